@@ -1,0 +1,7 @@
+"""sonicgen: a static-site generator with a headless build API."""
+
+__version__ = "0.1.0"
+
+from sonicgen.hooks.plugin import Plugin, PluginContext
+
+__all__ = ["Plugin", "PluginContext", "__version__"]

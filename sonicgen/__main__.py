@@ -1,0 +1,5 @@
+"""``python -m sonicgen``."""
+
+from sonicgen.cli.main import main
+
+main()

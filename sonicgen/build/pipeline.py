@@ -1,0 +1,196 @@
+"""One build from start to finish.
+
+Every stage collects problems instead of stopping at the first; the build stops before
+writing if any error was found, so the previous output stays untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sonicgen.build.progress import Progress, Silent
+from sonicgen.config import Config, load_config
+from sonicgen.content.fields import check_defaults
+from sonicgen.content.graph import SiteGraph, build_graph
+from sonicgen.content.markup import MarkdownRenderer, create_markdown, pygments_css
+from sonicgen.content.outputs import BuildSummary, File, Output, Page
+from sonicgen.content.urls import UrlError, base_path
+from sonicgen.errors import BuildError, PluginError, Problem, Problems
+from sonicgen.hooks.loader import SitePlugins, load_plugins
+from sonicgen.output.writer import OutputWriter
+from sonicgen.render.assets import site_static, theme_assets
+from sonicgen.render.templates import PageRenderer, TemplateFailure, create_environment
+from sonicgen.render.theme import theme_dir
+from sonicgen.sources.files import FileSource, load_data
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    drafts: bool = False
+    future: bool = False
+    base_url: str | None = None
+    out: Path | None = None
+    clean: bool = False
+    strict: bool = False
+    now: datetime | None = None
+
+
+@dataclass
+class BuildResult:
+    summary: BuildSummary
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _fail(problems: Problems, *, strict: bool = False) -> None:
+    if problems.errors:
+        raise BuildError(problems.items)
+    if strict and problems.warnings:
+        raise BuildError([*problems.items, Problem("build", f"{len(problems.warnings)} warning(s) and --strict is set")])
+
+
+def _output_dir(config: Config, options: BuildOptions) -> Path:
+    out = options.out.resolve() if options.out else config.output_dir
+    guarded = {config.root: "the site itself", config.content_dir: "the content folder"}
+    for place, what in guarded.items():
+        if out == place or place.is_relative_to(out) or out.is_relative_to(config.content_dir):
+            raise BuildError([Problem(str(out), f"output directory would overwrite {what}; choose another --out")])
+    return out
+
+
+def _collect_outputs(site: SiteGraph, plugins: SitePlugins, problems: Problems) -> list[Output]:
+    registry = plugins.registry
+    outputs: list[Output] = []
+    for plugin, result in registry.collect("site:outputs", site=site):
+        outputs.extend(_checked(plugin, "site:outputs", result))
+    for plugin, result in registry.collect("outputs:complete", site=site, outputs=list(outputs)):
+        outputs.extend(_checked(plugin, "outputs:complete", result))
+    return outputs
+
+
+def _checked(plugin: str, hook: str, result: object) -> list[Output]:
+    items = list(result)  # type: ignore[call-overload]
+    for item in items:
+        if not isinstance(item, (Page, File)):
+            raise PluginError(plugin, hook, f"returned {type(item).__name__}; outputs must be sonicgen Page or File objects")
+    return items
+
+
+def _by_path(outputs: list[Output], problems: Problems) -> dict[str, Output]:
+    """Map output paths to outputs; two outputs at one path is an error naming both."""
+    paths: dict[str, Output] = {}
+    for output in outputs:
+        try:
+            path = output.path
+        except UrlError as exc:
+            problems.error(output.source, str(exc))
+            continue
+        other = paths.get(path)
+        if other is not None:
+            problems.error(output.source, f"writes {path}, which {other.source} also writes; change one of their permalinks")
+            continue
+        paths[path] = output
+    return paths
+
+
+def _dedupe(failures: list[Problem]) -> list[Problem]:
+    """One line per distinct template problem, with how many pages it affected."""
+    groups: dict[tuple[str, int | None, str], list[Problem]] = {}
+    for problem in failures:
+        key = (problem.source, problem.line, problem.message.split(" (while rendering", 1)[0])
+        groups.setdefault(key, []).append(problem)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) > 1:
+            first = Problem(first.source, f"{first.message} and {len(group) - 1} more page(s)", first.line, first.field)
+        out.append(first)
+    return out
+
+
+def build(config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
+    """Build the site configured at ``config_path``; raise BuildError or PluginError on failure."""
+    options = options or BuildOptions()
+    progress = progress or Silent()
+    started = time.perf_counter()
+    now = options.now or datetime.now(UTC)
+
+    progress.stage("Loading configuration")
+    config, problems = load_config(config_path, overrides={"base_url": options.base_url})
+    plugins = load_plugins(config)
+    registry = plugins.registry
+    config = registry.pipe("config:loaded", config)
+    out_dir = _output_dir(config, options)
+    registry.notify("build:start", config=config, drafts=options.drafts, future=options.future)
+    theme = theme_dir(config)
+
+    progress.stage("Reading content")
+    check_defaults(config.site.collections, config.source, config.line_of, problems)
+    md = registry.pipe("markdown:setup", create_markdown(config.site.markdown, base_path(config.site.base_url)), config=config)
+    markdown = MarkdownRenderer(md, config.site.markdown.toc_levels)
+    entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in FileSource(config).entries(problems)]
+    data = load_data(config, problems)
+    _fail(problems)
+    site = build_graph(
+        config,
+        entries,
+        render_markdown=lambda entry: markdown.render(entry.body),
+        data=data,
+        problems=problems,
+        now=now,
+        drafts=options.drafts,
+        future=options.future,
+    )
+    _fail(problems)
+    registry.notify("site:collected", site=site)
+
+    outputs = _collect_outputs(site, plugins, problems)
+    md_style = config.site.markdown
+    assets = theme_assets(
+        theme, config.root, {"pygments.css": pygments_css(md_style.highlight_style, md_style.highlight_style_dark).encode()}
+    )
+    outputs += assets.files
+    outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
+    by_path = _by_path(outputs, problems)
+    _fail(problems)
+
+    env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
+    registry.notify("render:env", env=env, config=config)
+    renderer = PageRenderer(
+        env,
+        site,
+        config.root,
+        context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
+        html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
+    )
+
+    progress.stage("Rendering", len(by_path))
+    writer = OutputWriter(out_dir, clean=options.clean)
+    failures: list[Problem] = []
+    summary = BuildSummary(output_dir=str(out_dir))
+    try:
+        for path, output in by_path.items():
+            if isinstance(output, Page):
+                try:
+                    writer.add(path, renderer.render(output).encode("utf-8"))
+                    summary.pages += 1
+                except TemplateFailure as failure:
+                    failures.append(failure.problem)
+            else:
+                writer.add(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
+                summary.files += 1
+            progress.advance()
+        problems.extend(_dedupe(failures))
+        _fail(problems, strict=options.strict)
+        progress.stage("Writing")
+        committed = writer.commit()
+    finally:
+        writer.abort()
+
+    summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
+    summary.warnings = len(problems.warnings)
+    summary.seconds = time.perf_counter() - started
+    registry.notify("build:done", summary=summary, config=config)
+    return BuildResult(summary, problems.warnings)

@@ -1,0 +1,131 @@
+"""Atom and RSS feeds for each collection with ``feed: true`` and a date field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import msgspec
+from feedgen.feed import FeedGenerator
+
+from sonicgen import __version__
+from sonicgen.content.graph import Collection, Doc, SiteGraph
+from sonicgen.content.outputs import File
+from sonicgen.hooks.plugin import Plugin, PluginContext
+
+
+class FeedsConfig(msgspec.Struct, kw_only=True):
+    atom: bool = True
+    rss: bool = True
+    full_content: bool = True
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """``site.feeds`` items, for ``<link rel="alternate">`` in templates."""
+
+    title: str
+    atom: str | None
+    rss: str | None
+
+
+def _base_route(collection: Collection) -> str:
+    route = collection.route or f"/{collection.name}/"
+    return route if route.endswith("/") else route.rsplit("/", 1)[0] + "/"
+
+
+def _dated(collection: Collection) -> list[Doc]:
+    docs = [d for d in collection.docs if d.date is not None]
+    docs.sort(key=lambda d: (d.date, d.slug), reverse=True)  # type: ignore[arg-type, return-value]
+    return docs[: collection.config.feed_limit]
+
+
+def _feeds_for(site: SiteGraph) -> list[Collection]:
+    return [c for c in site.collections.values() if c.config.feed and c.config.date_field in c.config.fields]
+
+
+def _generator(site: SiteGraph, collection: Collection, docs: list[Doc], self_route: str, full: bool) -> FeedGenerator:
+    fg = FeedGenerator()
+    home = site.absolute(collection.route or "/")
+    fg.id(home)
+    fg.title(f"{site.title}: {collection.title}")
+    fg.link(href=home, rel="alternate")
+    fg.link(href=site.absolute(self_route), rel="self")
+    fg.description(collection.description or site.description or collection.title)
+    fg.language(site.language)
+    fg.generator("sonicgen", __version__)
+    if site.author.name:
+        author = {"name": site.author.name}
+        if site.author.email:
+            author["email"] = site.author.email
+        fg.author(author)
+    updated = max((d.date for d in docs if d.date), default=None)
+    if updated is not None:
+        fg.updated(updated)
+        fg.lastBuildDate(updated)
+    for doc in docs:
+        fe = fg.add_entry(order="append")
+        fe.id(doc.permalink)
+        fe.guid(doc.permalink, permalink=True)
+        fe.title(doc.title)
+        fe.link(href=doc.permalink)
+        changed = doc.fields.get("updated")
+        fe.updated(changed if hasattr(changed, "tzinfo") and changed.tzinfo else doc.date)
+        fe.published(doc.date)
+        if doc.description:
+            fe.summary(doc.description)
+        if full:
+            fe.content(str(doc.html), type="CDATA")
+        for terms in doc.terms.values():
+            for term in terms:
+                fe.category(term=term.name, scheme=site.absolute(term.route))
+    return fg
+
+
+def setup(ctx: PluginContext[FeedsConfig]) -> None:
+    cfg = ctx.config
+
+    def collected(site: SiteGraph) -> None:
+        for collection in _feeds_for(site):
+            base = _base_route(collection)
+            site.feeds.append(
+                FeedLink(
+                    f"{site.title}: {collection.title}",
+                    site.url(base + "atom.xml") if cfg.atom else None,
+                    site.url(base + "rss.xml") if cfg.rss else None,
+                )
+            )
+
+    def outputs(site: SiteGraph) -> Iterator[File]:
+        for collection in _feeds_for(site):
+            base = _base_route(collection)
+            docs = _dated(collection)
+            source = f"feeds of collection {collection.name}"
+            if cfg.atom:
+                route = base + "atom.xml"
+                yield File(
+                    route,
+                    lambda c=collection, d=docs, r=route: _generator(site, c, d, r, cfg.full_content).atom_str(pretty=True),
+                    source,
+                    "application/atom+xml",
+                )
+            if cfg.rss:
+                route = base + "rss.xml"
+                yield File(
+                    route,
+                    lambda c=collection, d=docs, r=route: _generator(site, c, d, r, cfg.full_content).rss_str(pretty=True),
+                    source,
+                    "application/rss+xml",
+                )
+
+    ctx.hook("site:collected", collected)
+    ctx.hook("site:outputs", outputs)
+
+
+plugin = Plugin(
+    name="feeds",
+    version="1.0.0",
+    description="Atom and RSS feeds per collection (collections with feed: true and a date field).",
+    config=FeedsConfig,
+    setup=setup,
+)

@@ -1,0 +1,57 @@
+"""Entry pages, paginated collection lists, the home page and the 404 page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sonicgen.content.graph import Doc, SiteGraph, paginate
+from sonicgen.content.outputs import Page
+from sonicgen.hooks.plugin import Plugin, PluginContext
+
+
+def entry_page(doc: Doc) -> Page:
+    c = doc.config
+    templates = tuple(t for t in (doc.entry.template, c.template, f"{doc.collection}/entry.html", "entry.html") if t)
+    lastmod = doc.fields.get("updated") or doc.date
+    return Page(
+        doc.route,
+        templates,
+        {"entry": doc},
+        "entry",
+        doc.title,
+        doc.entry.source.path,
+        description=doc.description,
+        sitemap=c.sitemap,
+        lastmod=lastmod if hasattr(lastmod, "isoformat") else None,
+    )
+
+
+def outputs(site: SiteGraph) -> Iterator[Page]:
+    yield Page("/", ("index.html",), {}, "home", site.title, "home page", description=site.description)
+    yield Page("/404.html", ("404.html",), {}, "404", "Page not found", "404 page", sitemap=False)
+    for collection in site.collections.values():
+        for doc in collection.docs:
+            yield entry_page(doc)
+        if not collection.route:
+            continue
+        c = collection.config
+        templates = tuple(t for t in (c.list_template, f"{collection.name}/list.html", "list.html") if t)
+        for paginator in paginate(collection.docs, c.page_size, collection.route, site):
+            suffix = f" (page {paginator.number})" if paginator.number > 1 else ""
+            yield Page(
+                paginator.routes[paginator.number - 1],
+                templates,
+                {"collection": collection, "paginator": paginator},
+                "list",
+                collection.title + suffix,
+                f"collection {collection.name}",
+                description=collection.description,
+                sitemap=c.sitemap,
+            )
+
+
+def setup(ctx: PluginContext[None]) -> None:
+    ctx.hook("site:outputs", outputs)
+
+
+plugin = Plugin(name="pages", version="1.0.0", description="Entry pages, collection lists with pagination, home and 404.", setup=setup)

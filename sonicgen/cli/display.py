@@ -1,0 +1,65 @@
+"""Terminal output: problems one per line, a progress bar on terminals, a closing summary.
+
+Rich honours ``NO_COLOR`` and drops colour and live display when output is not a TTY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sonicgen.content.outputs import BuildSummary
+from sonicgen.errors import Problem
+
+
+class Display:
+    def __init__(self, verbosity: int = 0) -> None:
+        self.verbosity = verbosity
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+        self._progress: Progress | None = None
+        self._task: int | None = None
+
+    def problems(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            style = "red" if problem.is_error else "yellow"
+            self.err.print(str(problem), style=style, markup=False, soft_wrap=True)
+
+    def error(self, message: str) -> None:
+        self.err.print(f"error: {message}", style="red", markup=False, soft_wrap=True)
+
+    def info(self, message: str) -> None:
+        if self.verbosity >= 0:
+            self.out.print(message, markup=False, soft_wrap=True)
+
+    # Progress protocol used by the build.
+    def stage(self, name: str, total: int | None = None) -> None:
+        if self.verbosity > 0:
+            self.err.print(f"· {name}" + (f" ({total})" if total else ""), style="dim", markup=False)
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if total and total > 200 and self.verbosity >= 0 and self.err.is_terminal:
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=self.err, transient=True
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(name, total=total)
+
+    def advance(self, count: int = 1) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, count)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def summary(self, s: BuildSummary) -> None:
+        self.info(
+            f"Built {s.pages} pages and {s.files} files in {s.seconds:.2f} s: "
+            f"{s.written} written, {s.unchanged} unchanged, {s.removed} removed, "
+            f"{s.warnings} warning{'s' if s.warnings != 1 else ''} → {s.output_dir}"
+        )

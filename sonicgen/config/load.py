@@ -1,0 +1,139 @@
+"""Read ``site.yaml``, apply ``SONICGEN_*`` environment overrides, validate, resolve defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sonicgen.config.convert import Checker, convert, dotted
+from sonicgen.config.rules import check_rules, resolve
+from sonicgen.config.schema import SiteConfig
+from sonicgen.errors import BuildError, Problem, Problems
+from sonicgen.safeyaml import KeyPath, LoadedYaml, YamlError, load, load_scalar
+
+ENV_PREFIX = "SONICGEN_"
+# Variables that configure the CLI itself rather than site.yaml.
+_NOT_CONFIG = {"SONICGEN_CONFIG", "SONICGEN_DEBUG"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated site configuration and where it came from."""
+
+    site: SiteConfig
+    root: Path
+    path: Path
+    loaded: LoadedYaml
+
+    @property
+    def source(self) -> str:
+        return self.path.name if self.path.parent == self.root else str(self.path)
+
+    def dir(self, relative: str) -> Path:
+        return (self.root / relative).resolve()
+
+    @property
+    def content_dir(self) -> Path:
+        return self.dir(self.site.content_dir)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.dir(self.site.data_dir)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.dir(self.site.output_dir)
+
+    def line_of(self, *path: str | int) -> int | None:
+        return self.loaded.line_of(tuple(path))
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[KeyPath, tuple[str, Any]]:
+    out: dict[KeyPath, tuple[str, Any]] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in _NOT_CONFIG:
+            continue
+        path = tuple(part for part in name[len(ENV_PREFIX) :].lower().split("__") if part)
+        if not path:
+            continue
+        try:
+            value = load_scalar(raw) if raw.strip() else ""
+        except YamlError:
+            value = raw
+        out[path] = (name, value)
+    return out
+
+
+def _apply(data: dict[str, Any], path: KeyPath, value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def load_config(
+    path: Path, *, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> tuple[Config, Problems]:
+    """Load and validate a site configuration, raising :class:`BuildError` listing every error.
+
+    Warnings (unknown keys, for instance) come back with the config for the caller to show
+    or, under ``--strict``, to fail on.
+    """
+    problems = Problems()
+    source = path.name
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise BuildError([_missing(path)]) from None
+    except UnicodeDecodeError as exc:
+        problems.error(source, f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8")
+        raise BuildError(problems) from None
+    except OSError as exc:
+        problems.error(source, f"cannot read: {exc.strerror}")
+        raise BuildError(problems) from None
+    try:
+        loaded = load(text)
+    except YamlError as exc:
+        problems.error(source, exc.message, line=exc.line)
+        raise BuildError(problems) from None
+    data = loaded.value if loaded.value is not None else {}
+    if not isinstance(data, dict):
+        problems.error(source, "must be a mapping of settings (key: value)", line=1)
+        raise BuildError(problems) from None
+
+    env = _env_overrides(os.environ if environ is None else environ)
+    for key_path, (_, value) in env.items():
+        _apply(data, key_path, value)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _apply(data, (key,), value)
+
+    checker = Checker(source, loaded, problems)
+    site = convert(data, SiteConfig, checker)
+    if site is not None:
+        site = resolve(site)
+        check_rules(site, checker)
+    _relocate_env_problems(problems, env)
+    if problems.errors or site is None:
+        raise BuildError(problems.items)
+    return Config(site, path.parent.resolve(), path.resolve(), loaded), problems
+
+
+def _missing(path: Path) -> Problem:
+    return Problem(str(path), "no site configuration here; run `sonicgen init DIR` to create a site, or pass --config PATH")
+
+
+def _relocate_env_problems(problems: Problems, env: dict[KeyPath, tuple[str, Any]]) -> None:
+    """Point problems caused by environment overrides at the variable, not at site.yaml."""
+    by_field = {dotted(path): name for path, (name, _) in env.items()}
+    for index, problem in enumerate(problems.items):
+        name = by_field.get(problem.field or "")
+        if name:
+            problems.items[index] = type(problem)(f"environment {name}", problem.message, None, problem.field, problem.severity)

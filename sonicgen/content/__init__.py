@@ -1,0 +1,1 @@
+"""Content models, front matter, field validation, Markdown and the site graph."""

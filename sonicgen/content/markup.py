@@ -1,0 +1,197 @@
+"""Markdown to HTML with markdown-it-py: one parse per body gives the page HTML, the summary
+and the table of contents together, so nothing renders the same Markdown twice.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from sonicgen.config.schema import MarkdownConfig
+from sonicgen.content.urls import slugify
+
+MORE_MARKER = "<!--more-->"
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class TocItem:
+    level: int
+    id: str
+    title: str
+    children: list[TocItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Everything derived from one parse of a Markdown body."""
+
+    html: str
+    summary: str
+    toc: list[TocItem]
+    text: str
+    words: int
+
+
+@lru_cache(maxsize=8192)
+def highlight_code(code: str, lang: str) -> str:
+    """Highlighted ``<pre>`` for ``code`` in ``lang``; '' when Pygments has no such lexer.
+
+    Cached by content: the same block in many pages (or many rebuilds) is highlighted once.
+    """
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        return ""
+    body = pygments_highlight(code, lexer, HtmlFormatter(nowrap=True))
+    lang_class = html.escape(lang, quote=True)
+    return f'<pre class="highlight"><code class="language-{lang_class}">{body}</code></pre>\n'
+
+
+def pygments_css(light: str, dark: str) -> str:
+    """Stylesheet for highlighted code, switching with the reader's colour scheme."""
+    scope = "pre.highlight"
+    light_css = HtmlFormatter(style=light).get_style_defs(scope)
+    dark_css = HtmlFormatter(style=dark).get_style_defs(scope)
+    return f"{light_css}\n@media (prefers-color-scheme: dark) {{\n{dark_css}\n}}\n"
+
+
+def _label_anchors(state: Any) -> None:
+    """Give heading permalinks an accessible name instead of a bare symbol."""
+    tokens: list[Token] = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "inline" or index == 0 or tokens[index - 1].type != "heading_open":
+            continue
+        children = token.children or []
+        title = "".join(c.content for c in children if c.type in ("text", "code_inline")).strip()
+        for child in children:
+            if child.type == "link_open" and child.attrGet("class") == "header-anchor":
+                child.attrSet("aria-label", f"Permalink to {title}" if title else "Permalink")
+
+
+def _prefix_root_links(base_path: str) -> Callable[[Any], None]:
+    """Root-relative links and images get the site's base path (for sites under a sub-path)."""
+    prefix = base_path.rstrip("/")
+
+    def rule(state: Any) -> None:
+        for token in state.tokens:
+            for child in token.children or []:
+                attr = "href" if child.type == "link_open" else "src" if child.type == "image" else None
+                if attr is None:
+                    continue
+                value = child.attrGet(attr)
+                if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+                    child.attrSet(attr, prefix + value)
+
+    return rule
+
+
+def create_markdown(config: MarkdownConfig, base_path: str = "/") -> MarkdownIt:
+    """The configured parser; plugins may extend it through the ``markdown:setup`` hook."""
+    md = MarkdownIt("commonmark", {"html": config.unsafe_html, "typographer": config.typographer})
+    md.enable(["table", "strikethrough"])
+    if config.typographer:
+        md.enable(["replacements", "smartquotes"])
+    footnote_plugin(md)
+    tasklists_plugin(md)
+    if config.heading_anchors:
+        anchors_plugin(md, min_level=1, max_level=6, slug_func=lambda s: slugify(s) or "section", permalink=True, permalinkSymbol="#")
+        md.core.ruler.push("sonicgen_anchor_labels", _label_anchors)
+    if base_path != "/":
+        md.core.ruler.push("sonicgen_base_path", _prefix_root_links(base_path))
+    if config.highlight:
+        md.options["highlight"] = lambda code, lang, attrs: highlight_code(code, lang.strip().lower()) if lang else ""
+    return md
+
+
+class MarkdownRenderer:
+    """Renders bodies with one parser and collects summary, TOC and plain text in the same pass."""
+
+    def __init__(self, md: MarkdownIt, toc_levels: tuple[int, int] = (2, 3)) -> None:
+        self.md = md
+        self.toc_levels = toc_levels
+
+    def render(self, body: str) -> Rendered:
+        env: dict[str, Any] = {}
+        tokens = self.md.parse(body, env)
+        tokens, more = _cut_more(tokens)
+        page_html = self.md.renderer.render(tokens, self.md.options, env)
+        summary_tokens = tokens[:more] if more is not None else _first_paragraph(tokens)
+        summary = self.md.renderer.render(summary_tokens, self.md.options, dict(env)) if summary_tokens else ""
+        if "footnote-ref" in summary:
+            summary = re.sub(r'<sup class="footnote-ref">.*?</sup>', "", summary)
+        text = _plain_text(tokens)
+        return Rendered(page_html, summary, _toc(tokens, *self.toc_levels), text, len(text.split()))
+
+
+def _cut_more(tokens: list[Token]) -> tuple[list[Token], int | None]:
+    """Remove a ``<!--more-->`` line; return where the summary ends."""
+    for index, token in enumerate(tokens):
+        is_marker = (token.type == "html_block" and token.content.strip() == MORE_MARKER) or (
+            token.type == "inline" and token.content.strip() == MORE_MARKER
+        )
+        if is_marker:
+            if token.type == "inline":  # wrapped in a paragraph when raw HTML is off
+                return tokens[: index - 1] + tokens[index + 2 :], index - 1
+            return tokens[:index] + tokens[index + 1 :], index
+    return tokens, None
+
+
+def _first_paragraph(tokens: list[Token]) -> list[Token]:
+    for index, token in enumerate(tokens):
+        if token.type == "paragraph_open" and token.level == 0:
+            for end in range(index + 1, len(tokens)):
+                if tokens[end].type == "paragraph_close" and tokens[end].level == 0:
+                    return tokens[index : end + 1]
+    return []
+
+
+def _inline_text(token: Token) -> str:
+    return "".join(c.content for c in token.children or [] if c.type in ("text", "code_inline")).strip()
+
+
+def _plain_text(tokens: list[Token]) -> str:
+    parts = []
+    for token in tokens:
+        if token.type == "inline":
+            parts.append(_inline_text(token))
+        elif token.type in ("fence", "code_block"):
+            parts.append(token.content)
+    return " ".join(p for p in parts if p)
+
+
+def _toc(tokens: list[Token], low: int, high: int) -> list[TocItem]:
+    root: list[TocItem] = []
+    stack: list[TocItem] = []
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        level = int(token.tag[1])
+        ident = token.attrGet("id")
+        if not (low <= level <= high) or not isinstance(ident, str):
+            continue
+        item = TocItem(level, ident, _inline_text(tokens[index + 1]))
+        while stack and stack[-1].level >= level:
+            stack.pop()
+        (stack[-1].children if stack else root).append(item)
+        stack.append(item)
+    return root
+
+
+def strip_tags(markup: str) -> str:
+    """Plain text of a fragment we rendered ourselves (for descriptions and feeds)."""
+    return html.unescape(_TAG.sub("", markup)).strip()

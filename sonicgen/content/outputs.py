@@ -1,0 +1,66 @@
+"""What a build produces: templated pages and generated files, each at one URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sonicgen.content.urls import output_path
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An HTML page rendered from the first template of ``templates`` that exists."""
+
+    route: str
+    templates: tuple[str, ...]
+    context: Mapping[str, Any]
+    kind: str
+    title: str
+    source: str
+    description: str = ""
+    sitemap: bool = True
+    lastmod: datetime | None = None
+
+    @property
+    def path(self) -> str:
+        return output_path(self.route)
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """A generated file (feed, JSON, sitemap); ``data`` may be a function called at write time."""
+
+    route: str
+    data: bytes | str | Callable[[], bytes | str]
+    source: str
+    content_type: str | None = None
+    sitemap: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return output_path(self.route)
+
+    def bytes(self) -> bytes:
+        data = self.data() if callable(self.data) else self.data
+        return data.encode("utf-8") if isinstance(data, str) else data
+
+
+Output = Page | File
+
+
+@dataclass
+class BuildSummary:
+    """Counts shown at the end of a build and handed to ``build:done``."""
+
+    pages: int = 0
+    files: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    output_dir: str = ""

@@ -1,0 +1,86 @@
+"""Slugs, permalinks and the mapping from URLs to output paths.
+
+Output paths are derived only from URLs that pass :func:`output_path`, which refuses
+anything that could leave the output directory, so traversal is impossible by construction.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from datetime import date
+from pathlib import PurePosixPath
+from typing import Any
+
+from slugify import slugify as _slugify
+
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
+
+
+class UrlError(ValueError):
+    pass
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII slug (``"Héllo, World!"`` → ``"hello-world"``)."""
+    return _slugify(str(text), allow_unicode=False)
+
+
+def is_slug(text: str) -> bool:
+    return bool(_SLUG.match(text))
+
+
+def expand_permalink(pattern: str, values: dict[str, Any]) -> str:
+    """Fill a permalink pattern; each value becomes a safe URL segment (``path`` may hold '/')."""
+
+    def segment(name: str, value: Any) -> str:
+        if isinstance(value, date):
+            return value.isoformat()
+        if name == "path":
+            return "/".join(slugify(p) or p for p in str(value).split("/"))
+        text = str(value)
+        return text if is_slug(text) else slugify(text)
+
+    filled = {name: segment(name, value) for name, value in values.items()}
+    url = pattern.format_map(filled)
+    return normalize(url)
+
+
+def normalize(url: str) -> str:
+    """Collapse duplicate slashes and refuse '.', '..' and unsafe characters."""
+    if not url.startswith("/"):
+        raise UrlError(f"URL {url!r} must start with '/'")
+    trailing = url.endswith("/")
+    parts = [p for p in url.split("/") if p]
+    for part in parts:
+        if part in (".", "..") or not _SAFE_SEGMENT.match(part):
+            raise UrlError(f"URL {url!r} has an unsafe segment {part!r}")
+    joined = "/" + "/".join(parts)
+    return joined + "/" if trailing and parts else joined if parts else "/"
+
+
+def output_path(url: str) -> str:
+    """The file (relative, POSIX) that serves ``url``: pretty URLs get ``index.html``."""
+    url = normalize(url)
+    rel = url.lstrip("/")
+    if url.endswith("/"):
+        rel = rel + "index.html"
+    path = PurePosixPath(rel)
+    if path.is_absolute() or ".." in path.parts or posixpath.normpath(rel) != rel:
+        raise UrlError(f"URL {url!r} does not map to a file inside the output directory")
+    return rel
+
+
+def page_url(base: str, number: int) -> str:
+    """URL of page ``number`` of a paginated list rooted at ``base``."""
+    if number <= 1:
+        return base
+    return f"{base.rstrip('/')}/page/{number}/"
+
+
+def base_path(base_url: str) -> str:
+    """The path part of the site's base URL, always ending in '/' (``https://x.org/docs`` → ``/docs/``)."""
+    rest = base_url.split("://", 1)[-1]
+    path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+    return path if path.endswith("/") else path + "/"

@@ -1,0 +1,152 @@
+"""One registry of hook handlers per site: validated at registration, called in priority order.
+
+Handlers declare the arguments they want by name; the registry computes once which
+arguments each handler takes, so a call costs a loop and a dict lookup per handler.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sonicgen.errors import HookRegistrationError, PluginError, SonicgenError
+from sonicgen.hooks.spec import CATALOGUE, HookSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    plugin: str
+    hook: str
+    fn: Callable[..., Any]
+    priority: int
+    order: int
+    takes: tuple[str, ...]
+    is_async: bool
+
+    @property
+    def name(self) -> str:
+        return getattr(self.fn, "__qualname__", repr(self.fn))
+
+
+class HookRegistry:
+    """Handlers by hook, ordered by priority (lower first), ties in registration order."""
+
+    def __init__(self, catalogue: Mapping[str, HookSpec] = CATALOGUE) -> None:
+        self.catalogue = catalogue
+        self._handlers: dict[str, list[Handler]] = {name: [] for name in catalogue}
+        self._count = 0
+
+    def register(self, hook: str, fn: Callable[..., Any], *, plugin: str, priority: int = 10) -> Handler:
+        spec = self.catalogue.get(hook)
+        if spec is None:
+            known = ", ".join(sorted(self.catalogue))
+            raise HookRegistrationError(f"plugin {plugin!r}: unknown hook {hook!r}; hooks are: {known}")
+        if not callable(fn):
+            raise HookRegistrationError(f"plugin {plugin!r}: handler for {hook!r} is not callable")
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise HookRegistrationError(f"plugin {plugin!r}: priority for {hook!r} must be an integer")
+        takes = _accepted(fn, spec, plugin)
+        is_async = inspect.iscoroutinefunction(fn)
+        if is_async and not spec.is_async:
+            raise HookRegistrationError(f"plugin {plugin!r}: hook {hook!r} is synchronous; its handler {fn.__qualname__} must not be async")
+        if spec.mode == "pipe" and spec.value_param not in takes:
+            raise HookRegistrationError(
+                f"plugin {plugin!r}: handler {fn.__qualname__} for pipe hook {hook!r} must accept {spec.value_param!r}"
+            )
+        handler = Handler(plugin, hook, fn, priority, self._count, takes, is_async)
+        self._count += 1
+        handlers = self._handlers[hook]
+        handlers.append(handler)
+        handlers.sort(key=lambda h: (h.priority, h.order))
+        return handler
+
+    def handlers(self, hook: str) -> list[Handler]:
+        return list(self._handlers[hook])
+
+    def __contains__(self, hook: str) -> bool:
+        return bool(self._handlers.get(hook))
+
+    def _call(self, handler: Handler, kwargs: Mapping[str, Any], subject: str | None) -> Any:
+        try:
+            return handler.fn(**{name: kwargs[name] for name in handler.takes})
+        except SonicgenError as exc:
+            if isinstance(exc, PluginError):
+                raise
+            raise PluginError(handler.plugin, handler.hook, str(exc), subject=subject) from exc
+        except Exception as exc:  # a plugin's bug must surface with its name, never as a traceback
+            raise PluginError(handler.plugin, handler.hook, f"{type(exc).__name__}: {exc}", subject=subject) from exc
+
+    def pipe(self, hook: str, value: Any, *, subject: str | None = None, **kwargs: Any) -> Any:
+        """Thread ``value`` through the handlers; each may return a replacement (None keeps it)."""
+        spec = self.catalogue[hook]
+        handlers = self._handlers[hook]
+        if not handlers:
+            return value
+        assert spec.value_param is not None
+        args = dict(kwargs)
+        for handler in handlers:
+            args[spec.value_param] = value
+            result = self._call(handler, args, subject)
+            if result is None:
+                continue
+            if spec.returns is not None and not isinstance(result, spec.returns):
+                expected = spec.returns.__name__ if isinstance(spec.returns, type) else " or ".join(t.__name__ for t in spec.returns)
+                raise PluginError(
+                    handler.plugin,
+                    hook,
+                    f"{handler.name} returned {type(result).__name__}, expected {expected} or None",
+                    subject=subject,
+                )
+            value = result
+        return value
+
+    def collect(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Every handler's non-None result, with the plugin that gave it."""
+        spec = self.catalogue[hook]
+        out = []
+        for handler in self._handlers[hook]:
+            result = self._call(handler, kwargs, subject)
+            if result is None:
+                continue
+            if spec.returns is not None and not isinstance(result, spec.returns):
+                raise PluginError(handler.plugin, hook, f"{handler.name} returned {type(result).__name__}", subject=subject)
+            out.append((handler.plugin, result))
+        return out
+
+    def first(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> Any:
+        """The first non-None result; later handlers are not called."""
+        for handler in self._handlers[hook]:
+            result = self._call(handler, kwargs, subject)
+            if result is not None:
+                return result
+        return None
+
+    def notify(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> None:
+        for handler in self._handlers[hook]:
+            self._call(handler, kwargs, subject)
+
+
+def _accepted(fn: Callable[..., Any], spec: HookSpec, plugin: str) -> tuple[str, ...]:
+    """The hook arguments ``fn`` takes; reject parameters the hook cannot supply."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError) as exc:
+        raise HookRegistrationError(f"plugin {plugin!r}: cannot inspect handler for {spec.name!r}: {exc}") from None
+    takes = []
+    for param in params:
+        if param.kind is param.VAR_KEYWORD:
+            return spec.params
+        if param.kind in (param.VAR_POSITIONAL, param.POSITIONAL_ONLY):
+            raise HookRegistrationError(
+                f"plugin {plugin!r}: handler {fn.__qualname__} for {spec.name!r} must take named arguments from: {', '.join(spec.params)}"
+            )
+        if param.name in spec.params:
+            takes.append(param.name)
+        elif param.default is param.empty:
+            raise HookRegistrationError(
+                f"plugin {plugin!r}: handler {fn.__qualname__} for {spec.name!r} takes {param.name!r}, "
+                f"which the hook does not provide (it provides: {', '.join(spec.params)})"
+            )
+    return tuple(takes)

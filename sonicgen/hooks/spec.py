@@ -1,0 +1,114 @@
+"""The hook catalogue: every hook's name, mode, arguments and contract.
+
+Each hook is declared by a function whose signature is the arguments handlers may take
+and whose docstring is the reference text for plugin authors (as MkDocs does for its
+events).  A handler may accept any subset of those arguments, by name.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from jinja2 import Environment
+from markdown_it import MarkdownIt
+
+from sonicgen.config import Config
+from sonicgen.content.graph import SiteGraph
+from sonicgen.content.models import Entry
+from sonicgen.content.outputs import BuildSummary, File, Page
+
+Mode = Literal["pipe", "collect", "first", "notify"]
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """How a hook is called and what its handlers may return."""
+
+    name: str
+    mode: Mode
+    params: tuple[str, ...]
+    returns: type | tuple[type, ...] | None
+    is_async: bool
+    doc: str
+
+    @property
+    def value_param(self) -> str | None:
+        """The argument a ``pipe`` hook threads through its handlers."""
+        return self.params[0] if self.mode == "pipe" else None
+
+
+CATALOGUE: dict[str, HookSpec] = {}
+
+
+def _declare(
+    name: str, mode: Mode, returns: type | tuple[type, ...] | None = None, *, is_async: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        params = tuple(inspect.signature(fn).parameters)
+        CATALOGUE[name] = HookSpec(name, mode, params, returns, is_async, inspect.cleandoc(fn.__doc__ or ""))
+        return fn
+
+    return register
+
+
+@_declare("config:loaded", "pipe", Config)
+def config_loaded(config: Config) -> Config | None:
+    """The site configuration has been validated. Return a replacement ``Config`` to change
+    it (for example to fill settings from another system), or None to keep it."""
+
+
+@_declare("build:start", "notify")
+def build_start(config: Config, drafts: bool, future: bool) -> None:
+    """A build is about to read content. ``drafts`` and ``future`` say what it includes."""
+
+
+@_declare("content:loaded", "pipe", Entry)
+def content_loaded(entry: Entry, config: Config) -> Entry | None:
+    """One entry was read and validated. Return a replacement ``Entry``
+    (``dataclasses.replace(entry, ...)``) to change its fields or body, or None."""
+
+
+@_declare("markdown:setup", "pipe", MarkdownIt)
+def markdown_setup(md: MarkdownIt, config: Config) -> MarkdownIt | None:
+    """The Markdown parser is configured. Add markdown-it-py plugins or rules to ``md``
+    (or return a different parser). Called once per build, before any Markdown renders."""
+
+
+@_declare("site:collected", "notify")
+def site_collected(site: SiteGraph) -> None:
+    """Every published entry has its URL, neighbours and taxonomy terms."""
+
+
+@_declare("site:outputs", "collect", Iterable)
+def site_outputs(site: SiteGraph) -> Iterable[Page | File]:
+    """Return the pages and files this plugin adds to the site (lists, feeds, search
+    indexes...). Two outputs at one URL fail the build naming both sources."""
+
+
+@_declare("outputs:complete", "collect", Iterable)
+def outputs_complete(site: SiteGraph, outputs: list[Page | File]) -> Iterable[Page | File]:
+    """Every page and file from ``site:outputs`` is known. Return outputs that summarise
+    them (sitemaps, search indexes, redirects); these are not passed to this hook again."""
+
+
+@_declare("render:env", "notify")
+def render_env(env: Environment, config: Config) -> None:
+    """The Jinja2 environment is ready; add filters, tests or globals to it."""
+
+
+@_declare("render:context", "pipe", Mapping)
+def render_context(context: Mapping[str, Any], page: Page) -> Mapping[str, Any] | None:
+    """The variables a page's template will see. Return a new mapping to add or change them."""
+
+
+@_declare("render:html", "pipe", str)
+def render_html(html: str, page: Page) -> str | None:
+    """A page's finished HTML. Return replacement HTML (minified, annotated...) or None."""
+
+
+@_declare("build:done", "notify")
+def build_done(summary: BuildSummary, config: Config) -> None:
+    """The output directory is complete and consistent; ``summary`` has the counts."""

@@ -1,0 +1,1 @@
+"""Atomic output: staged files, one commit, a manifest, pruning."""

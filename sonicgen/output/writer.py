@@ -1,0 +1,158 @@
+"""Write a build's files so that readers only ever see a complete previous or new site.
+
+Files are staged beside the output directory while the build runs; nothing in the output
+changes until :meth:`OutputWriter.commit`, which moves each changed file into place with
+an atomic rename, removes files that no longer belong, and writes the manifest last.
+A failed build calls :meth:`abort` and the last good output stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sonicgen import __version__
+
+MANIFEST = ".sonicgen-manifest.json"
+STAGING_PREFIX = ".sonicgen-staging-"
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".webmanifest": "application/manifest+json",
+}
+
+
+def content_type(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    return _TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).chmod(0o644)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    sha256: str
+    size: int
+    type: str
+    cache: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"sha256": self.sha256, "size": self.size, "type": self.type, "cache": self.cache}
+
+
+def read_manifest(out_dir: Path) -> dict[str, Record]:
+    try:
+        raw = json.loads((out_dir / MANIFEST).read_text("utf-8"))
+        return {path: Record(r["sha256"], int(r["size"]), r["type"], r["cache"]) for path, r in raw["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+@dataclass
+class CommitResult:
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    removed_paths: list[str] = field(default_factory=list)
+
+
+class OutputWriter:
+    """Collects a build's files in a staging folder and publishes them in one commit."""
+
+    def __init__(self, out_dir: Path, *, clean: bool = False) -> None:
+        self.out_dir = out_dir
+        self.clean = clean
+        self.previous = {} if clean else read_manifest(out_dir)
+        self.records: dict[str, Record] = {}
+        self.staged: list[str] = []
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in out_dir.parent.glob(STAGING_PREFIX + out_dir.name + "-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{out_dir.name}-", dir=out_dir.parent))
+
+    def add(self, path: str, data: bytes, *, type_: str | None = None, immutable: bool = False) -> None:
+        """Stage ``data`` for ``path`` (relative, already checked to be inside the output)."""
+        digest = hashlib.sha256(data).hexdigest()
+        cache = "immutable" if immutable else "revalidate"
+        record = Record(digest, len(data), type_ or content_type(path), cache)
+        self.records[path] = record
+        old = self.previous.get(path)
+        target = self.out_dir / path
+        if old is not None and old.sha256 == digest and _size(target) == len(data):
+            return
+        staged = self.staging / path
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(data)
+        self.staged.append(path)
+
+    def commit(self) -> CommitResult:
+        result = CommitResult(written=len(self.staged), unchanged=len(self.records) - len(self.staged))
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for path in self.staged:
+            target = self.out_dir / path
+            if target.is_dir():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (self.staging / path).replace(target)
+        stale = self._stale()
+        for path in stale:
+            (self.out_dir / path).unlink(missing_ok=True)
+            _remove_empty_parents(self.out_dir / path, self.out_dir)
+        result.removed = len(stale)
+        result.removed_paths = stale
+        manifest = {
+            "generator": f"sonicgen {__version__}",
+            "files": {p: self.records[p].as_json() for p in sorted(self.records)},
+        }
+        atomic_write(self.out_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return result
+
+    def _stale(self) -> list[str]:
+        if not self.clean:
+            return sorted(p for p in self.previous if p not in self.records)
+        present = (p.relative_to(self.out_dir).as_posix() for p in self.out_dir.rglob("*") if p.is_file() or p.is_symlink())
+        return sorted(p for p in present if p not in self.records and p != MANIFEST)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _remove_empty_parents(path: Path, stop: Path) -> None:
+    parent = path.parent
+    while parent != stop and parent.is_relative_to(stop):
+        try:
+            parent.rmdir()
+        except OSError:
+            return
+        parent = parent.parent

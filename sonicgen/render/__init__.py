@@ -1,0 +1,1 @@
+"""Templates, theme assets and page rendering."""

@@ -1,0 +1,167 @@
+"""The Jinja2 environment (autoescape, StrictUndefined, site templates over the theme's)
+and page rendering with errors that name the template file and line."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from sonicgen import __version__
+from sonicgen.content.graph import SiteGraph
+from sonicgen.content.markup import MarkdownRenderer
+from sonicgen.content.outputs import Page
+from sonicgen.content.urls import slugify
+from sonicgen.errors import Problem
+from sonicgen.hooks.plugin import TemplateExtensions
+from sonicgen.render.assets import Assets
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """``page`` in templates: what kind of page this is and where it lives."""
+
+    kind: str
+    title: str
+    url: str
+    permalink: str
+    description: str
+    route: str
+
+
+def format_date(value: date | datetime | None, fmt: str = "%B %-d, %Y") -> str:
+    if value is None:
+        return ""
+    return value.strftime(fmt.replace("%-d", str(value.day)).replace("%-m", str(value.month)))
+
+
+def isodate(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def create_environment(
+    template_dirs: list[Path],
+    theme_templates: Path,
+    site: SiteGraph,
+    assets: Assets,
+    markdown: MarkdownRenderer,
+    extensions: TemplateExtensions,
+) -> jinja2.Environment:
+    """Site templates override the theme's; ``theme:NAME`` always reaches the theme's own file."""
+    theme_loader = jinja2.FileSystemLoader(str(theme_templates))
+    loader = jinja2.ChoiceLoader(
+        [
+            *(jinja2.FileSystemLoader(str(d)) for d in template_dirs if d.is_dir()),
+            theme_loader,
+            jinja2.PrefixLoader({"theme": theme_loader}, delimiter=":"),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.globals.update(
+        site=site,
+        url=site.url,
+        absolute_url=site.absolute,
+        asset=lambda name: site.url(assets.route(name)),
+        sonicgen_version=__version__,
+    )
+    env.filters.update(
+        date=format_date,
+        isodate=isodate,
+        markdown=lambda text: Markup(markdown.render(str(text or "")).html),
+        slugify=slugify,
+        absolute_url=site.absolute,
+    )
+    env.filters.update(extensions.filters)
+    env.tests.update(extensions.tests)
+    env.globals.update(extensions.globals)
+    return env
+
+
+class TemplateFailure(Exception):
+    """A page could not be rendered; ``problem`` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class PageRenderer:
+    """Renders pages with one environment; the hooks may change context and HTML."""
+
+    def __init__(
+        self,
+        env: jinja2.Environment,
+        site: SiteGraph,
+        root: Path,
+        context_hook: Callable[[Mapping[str, Any], Page], Mapping[str, Any]],
+        html_hook: Callable[[str, Page], str],
+    ) -> None:
+        self.env = env
+        self.site = site
+        self.root = root
+        self.context_hook = context_hook
+        self.html_hook = html_hook
+
+    def render(self, page: Page) -> str:
+        try:
+            template = self.env.select_template(list(page.templates))
+        except jinja2.TemplateNotFound:
+            raise TemplateFailure(
+                Problem(
+                    page.source,
+                    f"no template for {page.route}; looked for {', '.join(page.templates)} in the site's templates/ and the theme",
+                )
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateFailure(self._syntax_problem(exc)) from None
+        info = PageInfo(page.kind, page.title, self.site.url(page.route), self.site.absolute(page.route), page.description, page.route)
+        context = self.context_hook({"page": info, **page.context}, page)
+        try:
+            html = template.render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateFailure(self._syntax_problem(exc)) from None
+        except jinja2.TemplateError as exc:
+            raise TemplateFailure(self._runtime_problem(exc, page, template)) from None
+        except Exception as exc:  # a filter or global raised: still a template problem, with its line
+            raise TemplateFailure(self._runtime_problem(exc, page, template, prefix=f"{type(exc).__name__}: ")) from None
+        return self.html_hook(html, page)
+
+    def _rel(self, filename: str | None) -> str:
+        if not filename:
+            return "<template>"
+        try:
+            return Path(filename).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return filename
+
+    def _syntax_problem(self, exc: jinja2.TemplateSyntaxError) -> Problem:
+        return Problem(self._rel(exc.filename), f"template syntax error: {exc.message}", exc.lineno)
+
+    def _runtime_problem(self, exc: BaseException, page: Page, template: jinja2.Template, prefix: str = "") -> Problem:
+        frame = None
+        for candidate in traceback.extract_tb(exc.__traceback__):
+            if candidate.filename.endswith((".html", ".xml", ".j2", ".jinja", ".txt")):
+                frame = candidate
+        filename = frame.filename if frame else template.filename
+        message = str(exc)
+        if isinstance(exc, jinja2.UndefinedError):
+            message = f"undefined variable: {message}"
+        return Problem(self._rel(filename), f"{prefix}{message} (while rendering {page.route})", frame.lineno if frame else None)

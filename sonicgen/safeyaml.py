@@ -1,0 +1,125 @@
+"""Safe YAML loading with line numbers and limits.
+
+PyYAML's safe loader still accepts alias "bombs" (a few lines that expand to millions of
+nodes when anything walks them) and recurses without bound on deep nesting.  We compose
+the node graph first, measure its expanded size and depth, then construct plain Python
+values, and keep each mapping key's line so validation can point at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+KeyPath = tuple[str | int, ...]
+
+
+class YamlError(Exception):
+    """A YAML document that cannot be loaded, with the 1-based line where that is known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass
+class LoadedYaml:
+    """Plain values plus the line each key path was written on."""
+
+    value: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: KeyPath, default: int | None = None) -> int | None:
+        """The line of the deepest known prefix of ``path``."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return default
+
+
+def _measure(node: yaml.Node, first_line: int) -> None:
+    """Reject documents whose expanded tree is too large or too deep (alias bombs)."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; flatten the structure", n.start_mark.line + first_line)
+        known = sizes.get(id(n))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                total += size(k, depth + 1) + size(v, depth + 1)
+        elif isinstance(n, yaml.SequenceNode):
+            for item in n.value:
+                total += size(item, depth + 1)
+        if total > MAX_NODES:
+            raise YamlError(
+                f"document expands to more than {MAX_NODES:,} values (through aliases?); remove the repeated '*alias' references",
+                n.start_mark.line + first_line,
+            )
+        sizes[id(n)] = total
+        return total
+
+    size(node, 0)
+
+
+def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], first_line: int) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError("mapping keys must be plain values", key_node.start_mark.line + first_line)
+            key = key_node.value
+            line = key_node.start_mark.line + first_line
+            if key in seen:
+                raise YamlError(f"duplicate key {key!r} (first on line {seen[key]})", line)
+            seen[key] = line
+            lines[(*path, key)] = line
+            _record_lines(value_node, (*path, key), lines, first_line)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + first_line
+            _record_lines(item, (*path, index), lines, first_line)
+
+
+def load(text: str, *, first_line: int = 1) -> LoadedYaml:
+    """Load one YAML document from ``text``; ``first_line`` is where the text starts in its file."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + first_line if mark else None
+            raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+        except yaml.YAMLError as exc:
+            raise YamlError(f"invalid YAML: {exc}") from None
+        except RecursionError:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; flatten the structure") from None
+        if node is None:
+            return LoadedYaml(None)
+        lines: dict[KeyPath, int] = {(): node.start_mark.line + first_line}
+        _measure(node, first_line)
+        _record_lines(node, (), lines, first_line)
+        try:
+            value = loader.construct_document(node)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            raise YamlError(f"invalid YAML: {exc.problem}", mark.line + first_line if mark else None) from None
+        return LoadedYaml(value, lines)
+    finally:
+        loader.dispose()
+
+
+def load_scalar(text: str) -> Any:
+    """Parse one scalar the way YAML would (used for environment overrides)."""
+    return load(text).value

@@ -1,0 +1,1 @@
+"""Where entries come from: flat files today, SQLite beside them."""

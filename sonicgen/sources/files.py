@@ -1,0 +1,196 @@
+"""The flat-file source: ``content/<collection>/**/*.md`` and data files.
+
+Every file is checked completely and every problem recorded; a broken file never stops
+the others from loading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sonicgen.config import Config
+from sonicgen.config.schema import CollectionConfig, FieldSpec
+from sonicgen.content.fields import FieldError, check_value, validate_fields
+from sonicgen.content.frontmatter import FrontMatterError, parse
+from sonicgen.content.models import Entry, SourceRef, content_hash
+from sonicgen.content.urls import is_slug, slugify
+from sonicgen.errors import Problems
+from sonicgen.safeyaml import YamlError, load
+
+CONTENT_SUFFIXES = (".md", ".markdown")
+DATA_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def decode(data: bytes, source: str, problems: Problems) -> str | None:
+    """UTF-8 text with BOM removed and newlines normalised, or None after recording why not."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problems.error(source, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line=line)
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _walk(directory: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Files under ``directory`` in a stable order, skipping hidden and ``_``-prefixed names."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).parts
+        if any(part.startswith((".", "_")) for part in rel):
+            continue
+        if path.suffix.lower() in suffixes and path.is_file():
+            yield path
+
+
+def _aware(value: date | datetime | None, tz: ZoneInfo) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+@dataclass
+class FileSource:
+    """Reads the entries of the collections whose source is ``files``."""
+
+    config: Config
+
+    def entries(self, problems: Problems) -> list[Entry]:
+        out: list[Entry] = []
+        for name, collection in self.config.site.collections.items():
+            if collection.source != "files":
+                continue
+            directory = self.config.content_dir / (collection.directory or name)
+            for path in _walk(directory, CONTENT_SUFFIXES):
+                entry = self.read(name, collection, path, directory, problems)
+                if entry is not None:
+                    out.append(entry)
+        return out
+
+    def read(self, name: str, collection: CollectionConfig, path: Path, directory: Path, problems: Problems) -> Entry | None:
+        source = relative(path, self.config.root)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.error(source, f"cannot read: {exc.strerror}")
+            return None
+        text = decode(data, source, problems)
+        if text is None:
+            return None
+        try:
+            parsed = parse(text)
+        except FrontMatterError as exc:
+            problems.error(source, exc.message, line=exc.line)
+            return None
+        before = len(problems.errors)
+
+        def line_of(key: str) -> int | None:
+            return parsed.lines.get((key,), 1)
+
+        fields, extra = validate_fields(parsed.data, collection, source=source, line_of=line_of, problems=problems)
+        rel = path.relative_to(directory).with_suffix("")
+        if rel.name == "index" and len(rel.parts) > 1:
+            rel = rel.parent
+        slug = extra.get("slug", rel.name)
+        if not isinstance(slug, str) or not slug.strip():
+            problems.error(source, "slug must be text", line=line_of("slug"), field="slug")
+            slug = rel.name
+        if not is_slug(slug):
+            cleaned = slugify(slug)
+            if "slug" in extra:
+                problems.error(
+                    source,
+                    f"{slug!r} is not a URL-safe slug; use lowercase letters, digits and '-' (e.g. {cleaned!r})",
+                    line=line_of("slug"),
+                    field="slug",
+                )
+            slug = cleaned or "entry"
+        tz = ZoneInfo(self.config.site.timezone)
+        draft = self._system(extra, collection.draft_field, "boolean", source, line_of, problems, fields)
+        expires = self._system(extra, collection.expires_field, "datetime", source, line_of, problems, fields)
+        template = extra.get("template")
+        if template is not None and not isinstance(template, str):
+            problems.error(source, "template must be a template file name", line=line_of("template"), field="template")
+            template = None
+        if len(problems.errors) > before:
+            return None
+        date_value = fields.get(collection.date_field)
+        return Entry(
+            collection=name,
+            slug=slug,
+            fields=fields,
+            body=parsed.body,
+            source=SourceRef(source, parsed.body_line, {str(k[0]): v for k, v in parsed.lines.items() if len(k) == 1}),
+            content_hash=content_hash(data),
+            path=rel.parent.as_posix() if rel.parent.as_posix() != "." else "",
+            extra={k: v for k, v in extra.items() if k not in ("slug", "template", collection.draft_field, collection.expires_field)},
+            date=_aware(date_value, tz) if isinstance(date_value, (date, datetime)) else None,
+            expires=_aware(expires, tz),
+            draft=bool(draft),
+            template=template,
+        )
+
+    @staticmethod
+    def _system(extra: dict[str, Any], key: str, kind: str, source: str, line_of: Any, problems: Problems, fields: dict[str, Any]) -> Any:
+        """Read a system key (draft, expires) from the schema fields or, if undeclared, from extra."""
+        if key in fields:
+            return fields[key]
+        if key not in extra or extra[key] is None:
+            return None
+        try:
+            return check_value(extra[key], FieldSpec(type=kind))  # type: ignore[arg-type]
+        except FieldError as exc:
+            problems.error(source, str(exc), line=line_of(key), field=key)
+            return None
+
+
+def load_data(config: Config, problems: Problems) -> dict[str, Any]:
+    """Data files under the data directory as a nested mapping: ``data/team/people.yaml`` → ``data.team.people``."""
+    root = config.data_dir
+    data: dict[str, Any] = {}
+    for path in _walk(root, DATA_SUFFIXES) if root.is_dir() else ():
+        source = relative(path, config.root)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.error(source, f"cannot read: {exc.strerror}")
+            continue
+        text = decode(raw, source, problems)
+        if text is None:
+            continue
+        try:
+            value = json.loads(text) if path.suffix == ".json" else load(text).value
+        except json.JSONDecodeError as exc:
+            problems.error(source, f"invalid JSON: {exc.msg}", line=exc.lineno)
+            continue
+        except YamlError as exc:
+            problems.error(source, exc.message, line=exc.line)
+            continue
+        except RecursionError:
+            problems.error(source, "nested too deeply; flatten the structure")
+            continue
+        node = data
+        *parents, leaf = path.relative_to(root).with_suffix("").parts
+        for part in parents:
+            node = node.setdefault(part, {})
+        if leaf in node:
+            problems.error(source, f"two data files are both named {leaf!r} in the same folder")
+            continue
+        node[leaf] = value
+    return data
