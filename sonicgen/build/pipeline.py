@@ -128,7 +128,14 @@ def build(config_path: Path, options: BuildOptions | None = None, progress: Prog
 
     progress.stage("Reading content")
     check_defaults(config.site.collections, config.source, config.line_of, problems)
-    md = registry.pipe("markdown:setup", create_markdown(config.site.markdown, base_path(config.site.base_url)), config=config)
+    highlighter = None
+    if "markdown:highlight" in registry:
+
+        def highlighter(code: str, lang: str, attrs: str) -> str | None:
+            return registry.first("markdown:highlight", code=code, lang=lang, attrs=attrs)
+
+    parser = create_markdown(config.site.markdown, base_path(config.site.base_url), highlighter)
+    md = registry.pipe("markdown:setup", parser, config=config)
     markdown = MarkdownRenderer(md, config.site.markdown.toc_levels)
     entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in FileSource(config).entries(problems)]
     data = load_data(config, problems)

@@ -75,7 +75,7 @@ def _generator(site: SiteGraph, collection: Collection, docs: list[Doc], self_ro
         if doc.description:
             fe.summary(doc.description)
         if full:
-            fe.content(str(doc.html), type="CDATA")
+            fe.content(str(doc.html), type="html")
         for terms in doc.terms.values():
             for term in terms:
                 fe.category(term=term.name, scheme=site.absolute(term.route))

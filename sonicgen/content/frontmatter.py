@@ -28,7 +28,7 @@ class Parsed:
     format: str = "yaml"
 
 
-_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=", re.MULTILINE)
+_TOML_KEY = re.compile(r"^[ \t]*([A-Za-z0-9_-]+)[ \t]*=", re.MULTILINE)
 
 
 def _split(text: str, fence: str) -> tuple[str, str, int]:
@@ -56,7 +56,7 @@ def parse(text: str) -> Parsed:
             data = tomllib.loads(raw)
         except tomllib.TOMLDecodeError as exc:
             match = re.search(r"line (\d+)", str(exc))
-            line = int(match.group(1)) + 1 if match else None
+            line = int(match.group(1)) + 1 if match else raw.count("\n") + 2
             raise FrontMatterError(f"front matter: invalid TOML: {str(exc).split(' (at')[0]}", line) from None
         lines: dict[KeyPath, int] = {(): 2}
         for match in _TOML_KEY.finditer(raw):

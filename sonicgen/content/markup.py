@@ -100,8 +100,15 @@ def _prefix_root_links(base_path: str) -> Callable[[Any], None]:
     return rule
 
 
-def create_markdown(config: MarkdownConfig, base_path: str = "/") -> MarkdownIt:
-    """The configured parser; plugins may extend it through the ``markdown:setup`` hook."""
+Highlighter = Callable[[str, str, str], "str | None"]
+
+
+def create_markdown(config: MarkdownConfig, base_path: str = "/", highlighter: Highlighter | None = None) -> MarkdownIt:
+    """The configured parser; plugins may extend it through the ``markdown:setup`` hook.
+
+    ``highlighter`` (the ``markdown:highlight`` hook) gets the first say on each fenced
+    block; Pygments handles the rest when highlighting is on.
+    """
     md = MarkdownIt("commonmark", {"html": config.unsafe_html, "typographer": config.typographer})
     md.enable(["table", "strikethrough"])
     if config.typographer:
@@ -113,8 +120,14 @@ def create_markdown(config: MarkdownConfig, base_path: str = "/") -> MarkdownIt:
         md.core.ruler.push("sonicgen_anchor_labels", _label_anchors)
     if base_path != "/":
         md.core.ruler.push("sonicgen_base_path", _prefix_root_links(base_path))
-    if config.highlight:
-        md.options["highlight"] = lambda code, lang, attrs: highlight_code(code, lang.strip().lower()) if lang else ""
+
+    def highlight(code: str, lang: str, attrs: str) -> str:
+        custom = highlighter(code, lang, attrs) if highlighter else None
+        if custom is not None:
+            return custom
+        return highlight_code(code, lang.strip().lower()) if config.highlight and lang else ""
+
+    md.options["highlight"] = highlight
     return md
 
 

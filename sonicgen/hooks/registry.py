@@ -117,10 +117,14 @@ class HookRegistry:
 
     def first(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> Any:
         """The first non-None result; later handlers are not called."""
+        spec = self.catalogue[hook]
         for handler in self._handlers[hook]:
             result = self._call(handler, kwargs, subject)
-            if result is not None:
-                return result
+            if result is None:
+                continue
+            if spec.returns is not None and not isinstance(result, spec.returns):
+                raise PluginError(handler.plugin, hook, f"{handler.name} returned {type(result).__name__}", subject=subject)
+            return result
         return None
 
     def notify(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> None:

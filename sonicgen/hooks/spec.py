@@ -77,6 +77,13 @@ def markdown_setup(md: MarkdownIt, config: Config) -> MarkdownIt | None:
     (or return a different parser). Called once per build, before any Markdown renders."""
 
 
+@_declare("markdown:highlight", "first", str)
+def markdown_highlight(code: str, lang: str, attrs: str) -> str | None:
+    """A fenced code block is being rendered. Return the complete HTML for it (for example
+    a diagram for ``lang == "mermaid"``) or None to leave it to the next handler and, last,
+    to Pygments. The first handler that returns HTML wins."""
+
+
 @_declare("site:collected", "notify")
 def site_collected(site: SiteGraph) -> None:
     """Every published entry has its URL, neighbours and taxonomy terms."""

@@ -1,0 +1,270 @@
+"""Whole builds of small sites: what is published, where, and what a rebuild changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import BASIC_CONFIG, post, run, tree_digest
+
+from sonicgen.output.writer import MANIFEST
+
+
+def build_ok(site: Path, *args: str) -> str:
+    result = run(site, "build", *args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_pages_lists_and_pretty_urls(make_site):
+    site = make_site(
+        {
+            "content/posts/first.md": post("First post", "2024-01-01T10:00:00Z", ["python", "Web Dev"]),
+            "content/posts/second.md": post("Second post", "2024-02-01T10:00:00Z", ["python"]),
+            "content/posts/third.md": post("Third post", "2025-03-01T10:00:00Z"),
+        }
+    )
+    build_ok(site)
+    dist = site / "dist"
+    page = (dist / "posts/2024/first/index.html").read_text()
+    assert "<h1>First post</h1>" in page or ">First post</h1>" in page
+    assert "Body text." in page
+    # newest first, two per page: third and second on page 1, first on page 2
+    page1 = (dist / "posts/index.html").read_text()
+    page2 = (dist / "posts/page/2/index.html").read_text()
+    assert page1.index("Third post") < page1.index("Second post")
+    assert "First post" not in page1 and "First post" in page2
+    assert 'href="/posts/page/2/"' in page1
+    # taxonomy pages, with a slugified term
+    assert (dist / "tags/index.html").is_file()
+    assert "Second post" in (dist / "tags/python/index.html").read_text()
+    assert "First post" in (dist / "tags/web-dev/index.html").read_text()
+    assert (dist / "404.html").is_file() and (dist / "robots.txt").is_file()
+
+
+def test_drafts_future_and_expired_entries(make_site):
+    site = make_site(
+        {
+            "content/posts/live.md": post("Live"),
+            "content/posts/draft.md": post("Drafty", draft="true"),
+            "content/posts/future.md": post("Later", "2999-01-01T00:00:00Z"),
+            "content/posts/expired.md": post("Gone", expires="2000-01-01"),
+        }
+    )
+    build_ok(site)
+    published = {p.parent.name for p in (site / "dist/posts").glob("[0-9][0-9][0-9][0-9]/*/index.html")}
+    assert published == {"live"}
+    build_ok(site, "--drafts", "--future")
+    published = {p.parent.name for p in (site / "dist/posts").glob("[0-9][0-9][0-9][0-9]/*/index.html")}
+    assert published == {"live", "draft", "future"}
+    # the draft pages of the first build are pruned again by a normal build
+    build_ok(site)
+    assert not (site / "dist/posts/2999").exists()
+
+
+def test_base_url_with_sub_path_prefixes_every_link(make_site):
+    site = make_site({"content/posts/a.md": post("A", body="See [the other](/posts/2024/b/).\n"), "content/posts/b.md": post("B")})
+    build_ok(site, "--base-url", "https://example.org/sub/")
+    html = (site / "dist/posts/2024/a/index.html").read_text()
+    assert 'href="/sub/posts/2024/b/"' in html  # Markdown link
+    assert 'href="/sub/assets/css/site.' in html  # theme asset
+    assert '<link rel="canonical" href="https://example.org/sub/posts/2024/a/"' in html
+    feed = (site / "dist/posts/atom.xml").read_text()
+    assert "https://example.org/sub/posts/2024/a/" in feed
+
+
+def test_manifest_lists_every_output_with_hash_size_and_type(make_site):
+    site = make_site({"content/posts/a.md": post("A")})
+    build_ok(site)
+    dist = site / "dist"
+    manifest = json.loads((dist / MANIFEST).read_text())["files"]
+    on_disk = set(tree_digest(dist)) - {MANIFEST}
+    assert set(manifest) == on_disk
+    digests = tree_digest(dist)
+    for path, record in manifest.items():
+        assert record["sha256"] == digests[path]
+        assert record["size"] == (dist / path).stat().st_size
+    assert manifest["index.html"]["type"] == "text/html; charset=utf-8"
+    css = next(p for p in manifest if p.startswith("assets/css/site."))
+    assert manifest[css]["cache"] == "immutable" and manifest["index.html"]["cache"] == "revalidate"
+
+
+def test_rebuild_writes_only_changes_and_prunes_removed_pages(make_site):
+    site = make_site({"content/posts/a.md": post("A"), "content/posts/b.md": post("B", "2024-05-01T00:00:00Z")})
+    first = build_ok(site)
+    assert "0 unchanged" in first
+    second = build_ok(site)
+    assert " 0 written" in second and "0 removed" in second
+    (site / "content/posts/b.md").unlink()
+    third = build_ok(site)
+    assert not (site / "dist/posts/2024/b").exists()
+    assert "removed" in third and " 0 removed" not in third
+    # a file the user put into dist survives a normal build but not --clean
+    (site / "dist/keep-me.txt").write_text("mine")
+    build_ok(site)
+    assert (site / "dist/keep-me.txt").exists()
+    build_ok(site, "--clean")
+    assert not (site / "dist/keep-me.txt").exists()
+
+
+def test_failed_build_leaves_previous_output_untouched(make_site):
+    site = make_site({"content/posts/a.md": post("A")})
+    build_ok(site)
+    before = tree_digest(site / "dist")
+    (site / "content/posts/a.md").write_text(post("A", body="changed body"))
+    (site / "content/posts/broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    result = run(site, "build")
+    assert result.exit_code == 1
+    assert tree_digest(site / "dist") == before
+    assert not list(site.glob(".sonicgen-staging-*"))
+
+
+def test_out_option_and_refusal_to_overwrite_the_site(make_site, tmp_path):
+    site = make_site({"content/posts/a.md": post("A")})
+    build_ok(site, "--out", str(tmp_path / "elsewhere"))
+    assert (tmp_path / "elsewhere/posts/2024/a/index.html").is_file()
+    result = run(site, "build", "--out", ".")
+    assert result.exit_code == 1
+    assert "would overwrite the site itself" in result.output
+
+
+def test_strict_turns_warnings_into_failure(make_site):
+    site = make_site({"content/posts/a.md": post("A", mood="happy")})
+    result = run(site, "build")
+    assert result.exit_code == 0
+    assert "content/posts/a.md:4: warning: mood: not a field of this collection" in result.output
+    strict = run(site, "build", "--strict")
+    assert strict.exit_code == 1
+    assert "--strict" in strict.output
+
+
+def test_static_files_and_data_files(make_site):
+    site = make_site(
+        {
+            "content/posts/a.md": post("A"),
+            "static/images/logo.svg": "<svg/>",
+            "content/_data/team.yaml": "lead: Ada\n",
+            "templates/index.html": "{% extends 'theme:index.html' %}{% block content %}Lead: {{ site.data.team.lead }}{% endblock %}",
+        }
+    )
+    build_ok(site)
+    assert (site / "dist/images/logo.svg").read_text() == "<svg/>"
+    assert "Lead: Ada" in (site / "dist/index.html").read_text()
+
+
+def test_site_template_overrides_theme_template(make_site):
+    site = make_site(
+        {
+            "content/posts/a.md": post("A"),
+            "templates/entry.html": "<p>custom {{ entry.title }}</p>\n",
+        }
+    )
+    build_ok(site)
+    assert (site / "dist/posts/2024/a/index.html").read_text() == "<p>custom A</p>\n"
+
+
+def test_toml_front_matter_and_leaf_bundles(make_site):
+    site = make_site(
+        {
+            "content/posts/tomly.md": '+++\ntitle = "From TOML"\ndate = 2024-03-01T10:00:00Z\ntags = ["x"]\n+++\n\nTOML body.\n',
+            "content/posts/bundle/index.md": post("Bundle"),
+        }
+    )
+    build_ok(site)
+    assert "TOML body." in (site / "dist/posts/2024/tomly/index.html").read_text()
+    assert (site / "dist/posts/2024/bundle/index.html").is_file()
+
+
+def test_environment_overrides_config(make_site):
+    site = make_site({"content/posts/a.md": post("A", body="<b>bold</b>")})
+    result = run(site, "build", env={"SONICGEN_MARKDOWN__UNSAFE_HTML": "true", "SONICGEN_TITLE": "From Env"})
+    assert result.exit_code == 0, result.output
+    html = (site / "dist/posts/2024/a/index.html").read_text()
+    assert "<b>bold</b>" in html and "From Env" in html
+
+
+def test_raw_html_escaped_by_default(make_site):
+    site = make_site({"content/posts/a.md": post("A", body="<script>alert(1)</script>")})
+    build_ok(site)
+    html = (site / "dist/posts/2024/a/index.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_json_api_shape(make_site):
+    config = BASIC_CONFIG + "plugins:\n  json-api: {page_size: 2}\n"
+    site = make_site(
+        {
+            f"content/posts/p{i}.md": post(f"Post {i}", f"2024-01-0{i}T00:00:00Z", ["news"], body=f"## Part {i}\n\nText {i}.")
+            for i in range(1, 6)
+        },
+        config=config,
+    )
+    build_ok(site)
+    api = site / "dist/api"
+    index = json.loads((api / "index.json").read_text())
+    assert index["data"] == [
+        {
+            "name": "posts",
+            "title": "Posts",
+            "description": "",
+            "count": 5,
+            "api_url": "https://test.example/api/collections/posts/index.json",
+            "url": "https://test.example/posts/",
+        }
+    ]
+    page1 = json.loads((api / "collections/posts/index.json").read_text())
+    assert page1["meta"] == {"total": 5, "count": 2, "page": 1, "pages": 3, "page_size": 2}
+    assert [d["slug"] for d in page1["data"]] == ["p5", "p4"]
+    assert page1["links"]["next"] == "https://test.example/api/collections/posts/page/2.json"
+    assert page1["links"]["prev"] is None
+    last = json.loads((api / "collections/posts/page/3.json").read_text())
+    assert [d["slug"] for d in last["data"]] == ["p1"] and last["links"]["next"] is None
+    entry = json.loads((api / "collections/posts/p3.json").read_text())["data"]
+    assert entry["fields"]["title"] == "Post 3"
+    assert entry["fields"]["date"] == "2024-01-03T00:00:00Z"
+    assert '<h2 id="part-3">' in entry["html"] and "<p>Text 3.</p>" in entry["html"]
+    assert entry["toc"][0]["title"] == "Part 3"
+    assert entry["terms"] == {"tags": ["news"]}
+    term = json.loads((api / "taxonomies/tags/news.json").read_text())
+    assert term["meta"]["total"] == 5 and len(term["data"]["entries"]) == 5
+
+
+def test_disabling_a_builtin_plugin_removes_its_outputs(make_site):
+    config = BASIC_CONFIG + "plugins:\n  json-api: false\n  feeds: false\n"
+    site = make_site({"content/posts/a.md": post("A")}, config=config)
+    build_ok(site)
+    assert not (site / "dist/api").exists()
+    assert not (site / "dist/posts/atom.xml").exists()
+    assert (site / "dist/posts/2024/a/index.html").exists()
+
+
+def test_markdown_features_render(make_site):
+    body = """\
+## Table
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+~~gone~~ and a note[^n].
+
+- [x] done
+- [ ] todo
+
+```python
+print("hi")
+```
+
+[^n]: The note.
+"""
+    site = make_site({"content/posts/a.md": post("A", body=body)})
+    build_ok(site)
+    html = (site / "dist/posts/2024/a/index.html").read_text()
+    assert "<table>" in html and "<td>2</td>" in html
+    assert "<s>gone</s>" in html
+    assert 'class="footnote-ref"' in html and "The note." in html
+    assert 'type="checkbox"' in html and "checked" in html
+    assert '<pre class="highlight"><code class="language-python"><span class="nb">print</span>' in html
+    assert '<h2 id="table">' in html
+    assert 'href="#table"' in html  # table of contents link
