@@ -154,10 +154,9 @@ def build(config_path: Path, options: BuildOptions | None = None, progress: Prog
     registry.notify("site:collected", site=site)
 
     outputs = _collect_outputs(site, plugins, problems)
-    md_style = config.site.markdown
-    assets = theme_assets(
-        theme, config.root, {"pygments.css": pygments_css(md_style.highlight_style, md_style.highlight_style_dark).encode()}
-    )
+    style = config.site.markdown
+    generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
+    assets = theme_assets(theme, config.root, generated)
     outputs += assets.files
     outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
     by_path = _by_path(outputs, problems)

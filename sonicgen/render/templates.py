@@ -80,6 +80,7 @@ def create_environment(
         url=site.url,
         absolute_url=site.absolute,
         asset=lambda name: site.url(assets.route(name)),
+        has_asset=lambda name: name.lstrip("/") in assets.routes,
         sonicgen_version=__version__,
     )
     env.filters.update(
