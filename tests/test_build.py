@@ -268,3 +268,19 @@ print("hi")
     assert '<pre class="highlight"><code class="language-python"><span class="nb">print</span>' in html
     assert '<h2 id="table">' in html
     assert 'href="#table"' in html  # table of contents link
+
+
+def test_bundle_files_are_published_beside_their_page(make_site):
+    site = make_site(
+        {
+            "content/posts/trip/index.md": post("Trip", body="![map](map.svg)\n"),
+            "content/posts/trip/map.svg": "<svg/>",
+            "content/posts/trip/photos/day-1.txt": "sunny",
+            "content/posts/plain.md": post("Plain"),
+        }
+    )
+    build_ok(site)
+    page_dir = site / "dist/posts/2024/trip"
+    assert '<img src="map.svg" alt="map"' in (page_dir / "index.html").read_text()
+    assert (page_dir / "map.svg").read_text() == "<svg/>"
+    assert (page_dir / "photos/day-1.txt").read_text() == "sunny"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
 
 from sonicgen.content.graph import Doc, SiteGraph, paginate
-from sonicgen.content.outputs import Page
+from sonicgen.content.outputs import File, Page
 from sonicgen.hooks.plugin import Plugin, PluginContext
 
 
@@ -26,12 +27,22 @@ def entry_page(doc: Doc) -> Page:
     )
 
 
-def outputs(site: SiteGraph) -> Iterator[Page]:
+def bundle_files(doc: Doc, root: Path) -> Iterator[File]:
+    """Images and other files beside a bundle's ``index.md``, published next to its page."""
+    folder = PurePosixPath(doc.entry.source.path).parent
+    base = doc.route if doc.route.endswith("/") else doc.route.rsplit("/", 1)[0] + "/"
+    for name in doc.entry.bundle_files:
+        source = (folder / name).as_posix()
+        yield File(base + name, (root / source).read_bytes, source)
+
+
+def outputs(site: SiteGraph) -> Iterator[Page | File]:
     yield Page("/", ("index.html",), {}, "home", site.title, "home page", description=site.description)
     yield Page("/404.html", ("404.html",), {}, "404", "Page not found", "404 page", sitemap=False)
     for collection in site.collections.values():
         for doc in collection.docs:
             yield entry_page(doc)
+            yield from bundle_files(doc, site.config.root)
         if not collection.route:
             continue
         c = collection.config

@@ -26,7 +26,8 @@ class Entry:
     """A validated entry of a collection.
 
     ``fields`` hold schema values (defaults applied); ``extra`` keeps front-matter keys the
-    schema does not know, so saving an entry back never drops them.
+    schema does not know, so saving an entry back never drops them.  ``bundle_files`` are
+    the files beside a bundle's ``index.md`` (relative to its folder), published with it.
     """
 
     collection: str
@@ -41,6 +42,7 @@ class Entry:
     expires: datetime | None = None
     draft: bool = False
     template: str | None = None
+    bundle_files: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:

@@ -45,15 +45,16 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _walk(directory: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
-    """Files under ``directory`` in a stable order, skipping hidden and ``_``-prefixed names."""
+def _walk(directory: Path, suffixes: tuple[str, ...] | None) -> Iterator[Path]:
+    """Files under ``directory`` (with one of ``suffixes``, or all) in a stable order,
+    skipping hidden and ``_``-prefixed names."""
     if not directory.is_dir():
         return
     for path in sorted(directory.rglob("*")):
         rel = path.relative_to(directory).parts
         if any(part.startswith((".", "_")) for part in rel):
             continue
-        if path.suffix.lower() in suffixes and path.is_file():
+        if (suffixes is None or path.suffix.lower() in suffixes) and path.is_file():
             yield path
 
 
@@ -131,6 +132,10 @@ class FileSource:
         if len(problems.errors) > before:
             return None
         date_value = fields.get(collection.date_field)
+        is_bundle = path.stem == "index" and path.parent != directory
+        bundle = tuple(
+            f.relative_to(path.parent).as_posix() for f in _walk(path.parent, None) if is_bundle and f.suffix.lower() not in CONTENT_SUFFIXES
+        )
         return Entry(
             collection=name,
             slug=slug,
@@ -144,6 +149,7 @@ class FileSource:
             expires=_aware(expires, tz),
             draft=bool(draft),
             template=template,
+            bundle_files=bundle,
         )
 
     @staticmethod

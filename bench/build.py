@@ -1,0 +1,80 @@
+"""Whole-process build timings: ``python bench/build.py SITE_DIR [--runs 5]``.
+
+Each run starts a fresh ``python -m sonicgen build`` process (imports included, as a user
+sees it) into a fresh output folder, and reports the median wall time, pages per second
+and the peak resident memory of the build process. A second set of runs rebuilds into
+the existing output, where only changed files are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MEASURE = """
+import resource, sys, runpy
+sys.argv = ["sonicgen", *sys.argv[1:]]
+try:
+    runpy.run_module("sonicgen", run_name="__main__")
+finally:
+    print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def run_build(site: Path, out: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one build process."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", MEASURE, "build", "-q", "--config", str(site / "site.yaml"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"build failed:\n{proc.stderr}")
+    peak = next(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("peak_kb"))
+    return elapsed, peak
+
+
+def pages(out: Path) -> int:
+    manifest = json.loads((out / ".sonicgen-manifest.json").read_text())
+    return sum(1 for path in manifest["files"] if path.endswith(".html"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("site", type=Path)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    site = args.site.resolve()
+    with tempfile.TemporaryDirectory(prefix="sonicgen-bench-") as tmp:
+        clean_times, peaks = [], []
+        out = Path(tmp) / "dist"
+        for _ in range(args.runs):
+            shutil.rmtree(out, ignore_errors=True)
+            seconds, peak = run_build(site, out)
+            clean_times.append(seconds)
+            peaks.append(peak)
+        count = pages(out)
+        rebuild_times = [run_build(site, out)[0] for _ in range(args.runs)]
+    clean = statistics.median(clean_times)
+    rebuild = statistics.median(rebuild_times)
+    print(f"site: {site}")
+    print(f"html pages: {count}")
+    print(f"clean build: median {clean:.2f} s over {args.runs} runs ({count / clean:.0f} pages/s), peak RSS {max(peaks) / 1024:.0f} MB")
+    print(f"rebuild, no change: median {rebuild:.2f} s over {args.runs} runs")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
