@@ -134,7 +134,9 @@ class FileSource:
         date_value = fields.get(collection.date_field)
         is_bundle = path.stem == "index" and path.parent != directory
         bundle = tuple(
-            f.relative_to(path.parent).as_posix() for f in _walk(path.parent, None) if is_bundle and f.suffix.lower() not in CONTENT_SUFFIXES
+            f.relative_to(path.parent).as_posix()
+            for f in _walk(path.parent, None)
+            if is_bundle and f.suffix.lower() not in CONTENT_SUFFIXES
         )
         return Entry(
             collection=name,
