@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
 import msgspec
 from feedgen.feed import FeedGenerator
@@ -70,7 +72,7 @@ def _generator(site: SiteGraph, collection: Collection, docs: list[Doc], self_ro
         fe.title(doc.title)
         fe.link(href=doc.permalink)
         changed = doc.fields.get("updated")
-        fe.updated(changed if hasattr(changed, "tzinfo") and changed.tzinfo else doc.date)
+        fe.updated(changed if isinstance(changed, datetime) and changed.tzinfo else doc.date)
         fe.published(doc.date)
         if doc.description:
             fe.summary(doc.description)
@@ -80,6 +82,16 @@ def _generator(site: SiteGraph, collection: Collection, docs: list[Doc], self_ro
             for term in terms:
                 fe.category(term=term.name, scheme=site.absolute(term.route))
     return fg
+
+
+def _atom(site: SiteGraph, collection: Collection, docs: list[Doc], route: str, full: bool) -> bytes:
+    data: bytes = _generator(site, collection, docs, route, full).atom_str(pretty=True)
+    return data
+
+
+def _rss(site: SiteGraph, collection: Collection, docs: list[Doc], route: str, full: bool) -> bytes:
+    data: bytes = _generator(site, collection, docs, route, full).rss_str(pretty=True)
+    return data
 
 
 def setup(ctx: PluginContext[FeedsConfig]) -> None:
@@ -103,20 +115,10 @@ def setup(ctx: PluginContext[FeedsConfig]) -> None:
             source = f"feeds of collection {collection.name}"
             if cfg.atom:
                 route = base + "atom.xml"
-                yield File(
-                    route,
-                    lambda c=collection, d=docs, r=route: _generator(site, c, d, r, cfg.full_content).atom_str(pretty=True),
-                    source,
-                    "application/atom+xml",
-                )
+                yield File(route, partial(_atom, site, collection, docs, route, cfg.full_content), source, "application/atom+xml")
             if cfg.rss:
                 route = base + "rss.xml"
-                yield File(
-                    route,
-                    lambda c=collection, d=docs, r=route: _generator(site, c, d, r, cfg.full_content).rss_str(pretty=True),
-                    source,
-                    "application/rss+xml",
-                )
+                yield File(route, partial(_rss, site, collection, docs, route, cfg.full_content), source, "application/rss+xml")
 
     ctx.hook("site:collected", collected)
     ctx.hook("site:outputs", outputs)

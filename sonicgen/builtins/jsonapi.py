@@ -8,6 +8,7 @@ entry with rendered HTML; ``/api/taxonomies/<t>/<term>.json`` lists a term's ent
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
@@ -120,14 +121,10 @@ class Api:
         for c in collections:
             pages = max(1, -(-c.count // self.cfg.page_size))
             for number in range(1, pages + 1):
-                yield File(
-                    self.list_route(c.name, number),
-                    lambda c=c, n=number, p=pages: self.listing(c.name, c.docs, n, p),
-                    f"JSON API {c.name}",
-                    "application/json",
-                )
+                page = partial(self.listing, c.name, c.docs, number, pages)
+                yield File(self.list_route(c.name, number), page, f"JSON API {c.name}", "application/json")
             for doc in c.docs:
-                yield File(self.entry_route(doc), lambda d=doc: self.entry(d), doc.entry.source.path, "application/json")
+                yield File(self.entry_route(doc), partial(self.entry, doc), doc.entry.source.path, "application/json")
         for taxonomy in site.taxonomies.values():
             terms = taxonomy.sorted_terms()
             listing = [

@@ -12,7 +12,7 @@ from sonicgen.config.convert import Checker, convert, dotted
 from sonicgen.config.rules import check_rules, resolve
 from sonicgen.config.schema import SiteConfig
 from sonicgen.errors import BuildError, Problem, Problems
-from sonicgen.safeyaml import KeyPath, LoadedYaml, YamlError, load, load_scalar
+from sonicgen.safeyaml import LoadedYaml, YamlError, load, load_scalar
 
 ENV_PREFIX = "SONICGEN_"
 # Variables that configure the CLI itself rather than site.yaml.
@@ -51,8 +51,8 @@ class Config:
         return self.loaded.line_of(tuple(path))
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[KeyPath, tuple[str, Any]]:
-    out: dict[KeyPath, tuple[str, Any]] = {}
+def _env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, ...], tuple[str, Any]]:
+    out: dict[tuple[str, ...], tuple[str, Any]] = {}
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in _NOT_CONFIG:
             continue
@@ -67,7 +67,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[KeyPath, tuple[str, Any]]
     return out
 
 
-def _apply(data: dict[str, Any], path: KeyPath, value: Any) -> None:
+def _apply(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node = data
     for part in path[:-1]:
         child = node.get(part)
@@ -130,7 +130,7 @@ def _missing(path: Path) -> Problem:
     return Problem(str(path), "no site configuration here; run `sonicgen init DIR` to create a site, or pass --config PATH")
 
 
-def _relocate_env_problems(problems: Problems, env: dict[KeyPath, tuple[str, Any]]) -> None:
+def _relocate_env_problems(problems: Problems, env: dict[tuple[str, ...], tuple[str, Any]]) -> None:
     """Point problems caused by environment overrides at the variable, not at site.yaml."""
     by_field = {dotted(path): name for path, (name, _) in env.items()}
     for index, problem in enumerate(problems.items):

@@ -90,13 +90,13 @@ def site_collected(site: SiteGraph) -> None:
 
 
 @_declare("site:outputs", "collect", Iterable)
-def site_outputs(site: SiteGraph) -> Iterable[Page | File]:
+def site_outputs(site: SiteGraph) -> Iterable[Page | File] | None:
     """Return the pages and files this plugin adds to the site (lists, feeds, search
     indexes...). Two outputs at one URL fail the build naming both sources."""
 
 
 @_declare("outputs:complete", "collect", Iterable)
-def outputs_complete(site: SiteGraph, outputs: list[Page | File]) -> Iterable[Page | File]:
+def outputs_complete(site: SiteGraph, outputs: list[Page | File]) -> Iterable[Page | File] | None:
     """Every page and file from ``site:outputs`` is known. Return outputs that summarise
     them (sitemaps, search indexes, redirects); these are not passed to this hook again."""
 
