@@ -38,7 +38,7 @@ def _base_route(collection: Collection) -> str:
 
 def _dated(collection: Collection) -> list[Doc]:
     docs = [d for d in collection.docs if d.date is not None]
-    docs.sort(key=lambda d: (d.date, d.slug), reverse=True)  # type: ignore[arg-type, return-value]
+    docs.sort(key=lambda d: (d.date, d.slug), reverse=True)
     return docs[: collection.config.feed_limit]
 
 
