@@ -85,12 +85,24 @@ class BuildError(SonicgenError):
 class PluginError(SonicgenError):
     """A plugin's hook handler failed, or a plugin broke a hook's contract."""
 
-    def __init__(self, plugin: str, hook: str, message: str, *, subject: str | None = None) -> None:
+    def __init__(
+        self, plugin: str, hook: str, message: str, *, subject: str | None = None, file: str | None = None, line: int | None = None
+    ) -> None:
         self.plugin = plugin
         self.hook = hook
         self.subject = subject
+        self.file = file
+        self.line = line
         where = f" while processing {subject}" if subject else ""
         super().__init__(f"plugin {plugin!r}, hook {hook!r}{where}: {message}")
+
+    def problem(self, root: Path) -> Problem:
+        """As a build problem pointing at the plugin's code (relative to the site when it lives there)."""
+        source = f"plugin {self.plugin!r}"
+        if self.file:
+            path = Path(self.file)
+            source = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        return Problem(source, str(self), self.line)
 
 
 class HookRegistrationError(SonicgenError):

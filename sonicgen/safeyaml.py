@@ -91,6 +91,26 @@ def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], fir
             _record_lines(item, (*path, index), lines, first_line)
 
 
+_OPENERS = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken, yaml.BlockMappingStartToken)
+_CLOSERS = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _too_deep_line(text: str, first_line: int) -> int | None:
+    """Where nesting first passes the limit, found by the (non-recursive) scanner after the composer overflowed."""
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, _OPENERS):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return int(token.start_mark.line) + first_line
+            elif isinstance(token, _CLOSERS):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def load(text: str, *, first_line: int = 1) -> LoadedYaml:
     """Load one YAML document from ``text``; ``first_line`` is where the text starts in its file."""
     loader = yaml.SafeLoader(text)
@@ -104,7 +124,7 @@ def load(text: str, *, first_line: int = 1) -> LoadedYaml:
         except yaml.YAMLError as exc:
             raise YamlError(f"invalid YAML: {exc}") from None
         except RecursionError:
-            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; flatten the structure") from None
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels; flatten the structure", _too_deep_line(text, first_line)) from None
         if node is None:
             return LoadedYaml(None)
         lines: dict[KeyPath, int] = {(): node.start_mark.line + first_line}

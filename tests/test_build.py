@@ -163,6 +163,24 @@ def test_site_template_overrides_theme_template(make_site):
     assert (site / "dist/posts/2024/a/index.html").read_text() == "<p>custom A</p>\n"
 
 
+def test_front_matter_template_is_used_and_a_missing_one_is_an_error(make_site):
+    site = make_site(
+        {
+            "content/posts/a.md": post("A", template="special.html"),
+            "content/posts/b.md": post("B"),
+            "templates/special.html": "<p>special {{ entry.title }}</p>\n",
+        }
+    )
+    build_ok(site)
+    assert (site / "dist/posts/2024/a/index.html").read_text() == "<p>special A</p>\n"
+    assert "special" not in (site / "dist/posts/2024/b/index.html").read_text()
+
+    (site / "templates/special.html").unlink()
+    result = run(site, "build")
+    assert result.exit_code == 1
+    assert "content/posts/a.md:4: template: 'special.html' not found" in result.output
+
+
 def test_toml_front_matter_and_leaf_bundles(make_site):
     site = make_site(
         {

@@ -22,7 +22,7 @@ from sonicgen.errors import BuildError, PluginError, Problem, Problems
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.output.writer import OutputWriter
 from sonicgen.render.assets import site_static, theme_assets
-from sonicgen.render.templates import PageRenderer, TemplateFailure, create_environment
+from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment
 from sonicgen.render.theme import theme_dir
 from sonicgen.sources.files import FileSource, load_data
 
@@ -111,7 +111,17 @@ def _dedupe(failures: list[Problem]) -> list[Problem]:
 
 
 def build(config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
-    """Build the site configured at ``config_path``; raise BuildError or PluginError on failure."""
+    """Build the site configured at ``config_path``; raise BuildError on failure.
+
+    A failing plugin becomes a problem like any other, pointing at the line of its code.
+    """
+    try:
+        return _build(config_path, options, progress)
+    except PluginError as exc:
+        raise BuildError([exc.problem(config_path.resolve().parent)]) from exc
+
+
+def _build(config_path: Path, options: BuildOptions | None, progress: Progress | None) -> BuildResult:
     options = options or BuildOptions()
     progress = progress or Silent()
     started = time.perf_counter()
@@ -164,6 +174,8 @@ def build(config_path: Path, options: BuildOptions | None = None, progress: Prog
 
     env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
     registry.notify("render:env", env=env, config=config)
+    check_named_templates(env, site, problems)
+    _fail(problems)
     renderer = PageRenderer(
         env,
         site,

@@ -52,7 +52,8 @@ def setup(ctx: PluginContext[SitemapConfig]) -> None:
     cfg = ctx.config
 
     def complete(site: SiteGraph, outputs: list[Page | File]) -> Iterator[File]:
-        urls = sorted((site.absolute(o.route), o.lastmod if isinstance(o, Page) else None) for o in outputs if o.sitemap)
+        pages = sorted((o for o in outputs if o.sitemap), key=lambda o: o.route)
+        urls = [(site.absolute(o.route), o.lastmod if isinstance(o, Page) else None) for o in pages]
         source = "sitemap plugin"
         if len(urls) <= cfg.max_urls:
             yield File("/sitemap.xml", _urlset(urls), source, "application/xml")

@@ -23,7 +23,8 @@ class Display:
         self._task: int | None = None
 
     def problems(self, problems: Iterable[Problem]) -> None:
-        for problem in problems:
+        """One line per problem, grouped by file in line order (reading order for the fixer)."""
+        for problem in sorted(problems, key=lambda p: (p.source, p.line or 0)):
             style = "red" if problem.is_error else "yellow"
             self.err.print(str(problem), style=style, markup=False, soft_wrap=True)
 

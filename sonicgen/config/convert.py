@@ -46,11 +46,13 @@ class Checker:
         self.loaded = loaded
         self.problems = problems
         self.base = base
+        self.failed: list[KeyPath] = []
 
     def _line(self, path: KeyPath) -> int | None:
         return self.loaded.line_of(path)
 
     def error_at(self, path: KeyPath, message: str) -> None:
+        self.failed.append(path)
         self.problems.error(self.source, message, line=self._line(path), field=dotted(path))
 
     def check(self, value: Any, typ: Any, path: KeyPath) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sonicgen.config.convert import Checker, convert, dotted
 from sonicgen.config.rules import check_rules, resolve
 from sonicgen.config.schema import SiteConfig
 from sonicgen.errors import BuildError, Problem, Problems
-from sonicgen.safeyaml import LoadedYaml, YamlError, load, load_scalar
+from sonicgen.safeyaml import KeyPath, LoadedYaml, YamlError, load, load_scalar
 
 ENV_PREFIX = "SONICGEN_"
 # Variables that configure the CLI itself rather than site.yaml.
@@ -117,13 +118,56 @@ def load_config(
 
     checker = Checker(source, loaded, problems)
     site = convert(data, SiteConfig, checker)
+    checkable = site if site is not None else _salvage(data, checker)
+    if checkable is not None:
+        check_rules(resolve(checkable), checker)
     if site is not None:
         site = resolve(site)
-        check_rules(site, checker)
     _relocate_env_problems(problems, env)
     if problems.errors or site is None:
         raise BuildError(problems.items)
     return Config(site, path.parent.resolve(), path.resolve(), loaded), problems
+
+
+def _salvage(data: dict[str, Any], checker: Checker) -> SiteConfig | None:
+    """The config with its invalid values dropped (defaults in their place), or None.
+
+    Rule checks then still run on everything that is valid, so one pass lists every problem.
+    """
+    data = copy.deepcopy(data)
+    failed = checker.failed
+    for _ in range(8):  # dropping a required key invalidates its parent; a few rounds settle it
+        for path in failed:
+            if not _drop(data, path):
+                return None
+        quiet = Checker(checker.source, checker.loaded, Problems())
+        site = convert(data, SiteConfig, quiet)
+        if site is not None:
+            return site
+        failed = quiet.failed
+    return None
+
+
+def _drop(data: dict[str, Any], path: KeyPath) -> bool:
+    """Remove the value at ``path`` (a whole list for an item in it); False when the root itself is bad."""
+    keys = list(path)
+    for index, key in enumerate(keys):
+        if isinstance(key, int):
+            keys = keys[:index]
+            break
+    if not keys:
+        return False
+    parent: Any = data
+    for key in keys[:-1]:
+        if not isinstance(parent, dict) or key not in parent:
+            return True  # already dropped with an outer value
+        parent = parent[key]
+    if not isinstance(parent, dict):
+        return _drop(data, tuple(keys[:-1]))
+    if keys[-1] in parent:
+        del parent[keys[-1]]
+        return True
+    return _drop(data, tuple(keys[:-1]))  # a required key is missing: drop what should hold it
 
 
 def _missing(path: Path) -> Problem:

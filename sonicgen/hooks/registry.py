@@ -7,8 +7,10 @@ arguments each handler takes, so a call costs a loop and a dict lookup per handl
 from __future__ import annotations
 
 import inspect
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sonicgen.errors import HookRegistrationError, PluginError, SonicgenError
@@ -28,6 +30,22 @@ class Handler:
     @property
     def name(self) -> str:
         return getattr(self.fn, "__qualname__", repr(self.fn))
+
+    def location(self, exc: BaseException | None = None) -> tuple[str | None, int | None]:
+        """The handler's file, and the line in it where ``exc`` was raised (else where it is defined)."""
+        code = getattr(inspect.unwrap(self.fn), "__code__", None)
+        if code is None:
+            return None, None
+        line = code.co_firstlineno
+        if exc is not None:
+            for frame in traceback.extract_tb(exc.__traceback__):
+                if frame.filename == code.co_filename and frame.lineno is not None:
+                    line = frame.lineno
+        return str(Path(code.co_filename).resolve()), line
+
+    def error(self, message: str, subject: str | None, exc: BaseException | None = None) -> PluginError:
+        file, line = self.location(exc)
+        return PluginError(self.plugin, self.hook, message, subject=subject, file=file, line=line)
 
 
 class HookRegistry:
@@ -74,9 +92,9 @@ class HookRegistry:
         except SonicgenError as exc:
             if isinstance(exc, PluginError):
                 raise
-            raise PluginError(handler.plugin, handler.hook, str(exc), subject=subject) from exc
+            raise handler.error(str(exc), subject, exc) from exc
         except Exception as exc:  # a plugin's bug must surface with its name, never as a traceback
-            raise PluginError(handler.plugin, handler.hook, f"{type(exc).__name__}: {exc}", subject=subject) from exc
+            raise handler.error(f"{type(exc).__name__}: {exc}", subject, exc) from exc
 
     def pipe(self, hook: str, value: Any, *, subject: str | None = None, **kwargs: Any) -> Any:
         """Thread ``value`` through the handlers; each may return a replacement (None keeps it)."""
@@ -93,12 +111,7 @@ class HookRegistry:
                 continue
             if spec.returns is not None and not isinstance(result, spec.returns):
                 expected = spec.returns.__name__ if isinstance(spec.returns, type) else " or ".join(t.__name__ for t in spec.returns)
-                raise PluginError(
-                    handler.plugin,
-                    hook,
-                    f"{handler.name} returned {type(result).__name__}, expected {expected} or None",
-                    subject=subject,
-                )
+                raise handler.error(f"{handler.name} returned {type(result).__name__}, expected {expected} or None", subject)
             value = result
         return value
 
@@ -111,7 +124,7 @@ class HookRegistry:
             if result is None:
                 continue
             if spec.returns is not None and not isinstance(result, spec.returns):
-                raise PluginError(handler.plugin, hook, f"{handler.name} returned {type(result).__name__}", subject=subject)
+                raise handler.error(f"{handler.name} returned {type(result).__name__}", subject)
             out.append((handler.plugin, result))
         return out
 
@@ -123,7 +136,7 @@ class HookRegistry:
             if result is None:
                 continue
             if spec.returns is not None and not isinstance(result, spec.returns):
-                raise PluginError(handler.plugin, hook, f"{handler.name} returned {type(result).__name__}", subject=subject)
+                raise handler.error(f"{handler.name} returned {type(result).__name__}", subject)
             return result
         return None
 

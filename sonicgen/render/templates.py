@@ -18,7 +18,7 @@ from sonicgen.content.graph import SiteGraph
 from sonicgen.content.markup import MarkdownRenderer
 from sonicgen.content.outputs import Page
 from sonicgen.content.urls import slugify
-from sonicgen.errors import Problem
+from sonicgen.errors import Problem, Problems
 from sonicgen.hooks.plugin import TemplateExtensions
 from sonicgen.render.assets import Assets
 
@@ -102,6 +102,40 @@ class TemplateFailure(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+
+def check_named_templates(env: jinja2.Environment, site: SiteGraph, problems: Problems) -> None:
+    """Templates a user named (collection ``template``/``list_template``, front matter ``template``) must exist.
+
+    Falling back to the default template would hide the typo until someone looks at the page.
+    """
+
+    def missing(name: str) -> bool:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateNotFound:
+            return True
+        except jinja2.TemplateSyntaxError:
+            return False  # reported, with its line, when a page renders it
+        return False
+
+    where = "in the site's templates/ or the theme"
+    config = site.config
+    for name, collection in site.collections.items():
+        for key in ("template", "list_template"):
+            chosen = getattr(collection.config, key)
+            if chosen and missing(chosen):
+                line = config.line_of("collections", name, key)
+                problems.error(config.source, f"{chosen!r} not found {where}", line=line, field=f"collections.{name}.{key}")
+        for doc in collection.docs:
+            entry = doc.entry
+            if entry.template and missing(entry.template):
+                problems.error(
+                    entry.source.path,
+                    f"{entry.template!r} not found {where}",
+                    line=entry.source.line_of("template"),
+                    field="template",
+                )
 
 
 class PageRenderer:
