@@ -7,6 +7,7 @@ the others from loading.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -47,15 +48,16 @@ def relative(path: Path, root: Path) -> str:
 
 def _walk(directory: Path, suffixes: tuple[str, ...] | None) -> Iterator[Path]:
     """Files under ``directory`` (with one of ``suffixes``, or all) in a stable order,
-    skipping hidden and ``_``-prefixed names."""
-    if not directory.is_dir():
-        return
-    for path in sorted(directory.rglob("*")):
-        rel = path.relative_to(directory).parts
-        if any(part.startswith((".", "_")) for part in rel):
-            continue
-        if (suffixes is None or path.suffix.lower() in suffixes) and path.is_file():
-            yield path
+    skipping hidden and ``_``-prefixed names (and never descending into such folders)."""
+    for folder, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        base = Path(folder)
+        for name in sorted(files):
+            if name.startswith((".", "_")):
+                continue
+            path = base / name
+            if suffixes is None or path.suffix.lower() in suffixes:
+                yield path
 
 
 def _aware(value: date | datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -135,8 +137,8 @@ class FileSource:
         is_bundle = path.stem == "index" and path.parent != directory
         bundle = tuple(
             f.relative_to(path.parent).as_posix()
-            for f in _walk(path.parent, None)
-            if is_bundle and f.suffix.lower() not in CONTENT_SUFFIXES
+            for f in (_walk(path.parent, None) if is_bundle else ())
+            if f.suffix.lower() not in CONTENT_SUFFIXES
         )
         return Entry(
             collection=name,
@@ -172,7 +174,7 @@ def load_data(config: Config, problems: Problems) -> dict[str, Any]:
     """Data files under the data directory as a nested mapping: ``data/team/people.yaml`` → ``data.team.people``."""
     root = config.data_dir
     data: dict[str, Any] = {}
-    for path in _walk(root, DATA_SUFFIXES) if root.is_dir() else ():
+    for path in _walk(root, DATA_SUFFIXES):
         source = relative(path, config.root)
         try:
             raw = path.read_bytes()
