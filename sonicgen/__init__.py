@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from sonicgen.hooks.plugin import Plugin, PluginContext
+from sonicgen.hooks.plugin import Cancel, ConfigError, Plugin, PluginContext
 
-__all__ = ["Plugin", "PluginContext", "__version__"]
+__all__ = ["Cancel", "ConfigError", "Plugin", "PluginContext", "__version__"]

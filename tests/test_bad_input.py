@@ -46,6 +46,11 @@ REQUIRED_CASES = {
     "plugin-raises",
     "output-collision",
     "unsafe-slug",
+    "plugin-unknown-hook",
+    "plugin-config-type",
+    "plugin-duplicate-name",
+    "plugin-dependency-cycle",
+    "plugin-wrong-return",
 }
 
 SUMMARY = re.compile(r"^error: build failed with (\d+) problem\(s\); the previous output was left untouched$")

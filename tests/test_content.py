@@ -133,3 +133,9 @@ def test_one_parse_gives_html_summary_toc_and_words():
     assert "more" not in result.html
     assert [(i.title, [c.title for c in i.children]) for i in result.toc] == [("One", ["One A"]), ("Two", [])]
     assert result.words == 8
+
+
+def test_plain_text_keeps_line_breaks_as_spaces():
+    result = MarkdownRenderer(create_markdown(MarkdownConfig())).render("A soft\nbreak and a hard  \nbreak.\n")
+    assert result.text == "A soft break and a hard break."
+    assert result.words == 7

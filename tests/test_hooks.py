@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import pytest
 
+from sonicgen import Cancel
+from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import HookRegistrationError, PluginError
 from sonicgen.hooks import CATALOGUE, HookRegistry
 
@@ -118,3 +123,46 @@ def test_first_mode_stops_at_the_first_answer():
     registry.register("markdown:highlight", lambda code: calls.append("never") or "x", plugin="c")
     assert registry.first("markdown:highlight", code="graph", lang="mermaid", attrs="") == "<div class=mermaid>graph</div>"
     assert calls == ["skip"]
+
+
+def test_async_hooks_await_async_handlers_and_call_sync_ones_in_priority_order():
+    registry = HookRegistry()
+    calls = []
+
+    async def late(entry):
+        calls.append("async-20")
+        return dataclasses.replace(entry, body=entry.body + "+async")
+
+    def early(entry):
+        calls.append("sync-5")
+        return dataclasses.replace(entry, body=entry.body + "+sync")
+
+    registry.register("content:save", late, plugin="a", priority=20)
+    registry.register("content:save", early, plugin="b", priority=5)
+    entry = Entry("posts", "a", {"title": "A"}, "body", SourceRef("content/posts/a.md"), "")
+    result = asyncio.run(registry.apipe("content:save", entry, config=None, action="create"))
+    assert result.body == "body+sync+async"
+    assert calls == ["sync-5", "async-20"]
+
+
+def test_async_hook_failure_is_a_plugin_error_and_sync_dispatch_is_refused():
+    registry = HookRegistry()
+
+    async def refuse(entry):
+        raise Cancel("titles must not shout")
+
+    registry.register("content:save", refuse, plugin="style")
+    with pytest.raises(PluginError, match=r"plugin 'style', hook 'content:save' while processing a\.md: titles must not shout"):
+        asyncio.run(registry.apipe("content:save", "e", config=None, action="create", subject="a.md"))
+    with pytest.raises(RuntimeError, match="async"):
+        registry.pipe("content:save", "e", config=None, action="create")
+
+
+def test_tracer_sees_every_handler_call_and_dispatch():
+    registry = HookRegistry()
+    seen = []
+    registry.tracer = lambda hook, handler, seconds, subject: seen.append((hook, handler.plugin if handler else None, subject))
+    registry.register("render:html", lambda html: None, plugin="a", priority=3)
+    registry.pipe("render:html", "x", page=None, subject="/p/")
+    registry.notify("build:start", config=None, drafts=False, future=False)
+    assert seen == [("render:html", "a", "/p/"), ("render:html", None, "/p/"), ("build:start", None, None)]

@@ -6,6 +6,8 @@ import json
 
 from conftest import BASIC_CONFIG, post, run
 
+from sonicgen.hooks.spec import CATALOGUE
+
 RECORDER = """
 import dataclasses
 import json
@@ -107,6 +109,8 @@ def test_every_hook_fires_in_order_and_pipes_feed_the_next_stage(make_site):
         "render:html",
         "build:done",
     ]
+    # Every hook of the catalogue fires somewhere: the build's here, content:save/saved in test_plugin_platform.
+    assert {*log["calls"], "content:save", "content:saved"} == set(CATALOGUE)
     html = (site / "dist/posts/2024/a/index.html").read_text()
     assert "QUIET TITLE" in html  # content:loaded replacement reached the template
     assert "ctx-from-plugin HEY!" in html  # render:context variable and plugin filter
@@ -145,4 +149,4 @@ def test_plugin_registering_unknown_hook_is_named(make_site):
     site = make_site({"plugins/typo.py": plugin, "content/posts/a.md": post("A")})
     result = run(site, "build")
     assert result.exit_code == 1
-    assert "plugins/typo.py: plugin 'typo': unknown hook 'render:htm'" in result.output
+    assert "plugins/typo.py:2: plugin 'typo': unknown hook 'render:htm'" in result.output

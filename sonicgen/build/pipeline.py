@@ -20,6 +20,7 @@ from sonicgen.content.outputs import BuildSummary, File, Output, Page
 from sonicgen.content.urls import UrlError, base_path
 from sonicgen.errors import BuildError, PluginError, Problem, Problems
 from sonicgen.hooks.loader import SitePlugins, load_plugins
+from sonicgen.hooks.registry import Tracer
 from sonicgen.output.writer import OutputWriter
 from sonicgen.render.assets import site_static, theme_assets
 from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment
@@ -36,6 +37,7 @@ class BuildOptions:
     clean: bool = False
     strict: bool = False
     now: datetime | None = None
+    hook_tracer: Tracer | None = None
 
 
 @dataclass
@@ -131,6 +133,7 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     config, problems = load_config(config_path, overrides={"base_url": options.base_url})
     plugins = load_plugins(config)
     registry = plugins.registry
+    registry.tracer = options.hook_tracer
     config = registry.pipe("config:loaded", config)
     out_dir = _output_dir(config, options)
     registry.notify("build:start", config=config, drafts=options.drafts, future=options.future)

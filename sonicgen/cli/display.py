@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sonicgen.content.outputs import BuildSummary
 from sonicgen.errors import Problem
+from sonicgen.hooks.registry import Handler
 
 
 class Display:
@@ -27,6 +28,12 @@ class Display:
         for problem in sorted(problems, key=lambda p: (p.source, p.line or 0)):
             style = "red" if problem.is_error else "yellow"
             self.err.print(str(problem), style=style, markup=False, soft_wrap=True)
+
+    def hook_call(self, hook: str, handler: Handler | None, seconds: float, subject: str | None) -> None:
+        """One line per hook handler call and per dispatch (``--debug-hooks``), on stderr."""
+        who = f"{handler.plugin}:{handler.name} (priority {handler.priority})" if handler else "all handlers"
+        where = f" [{subject}]" if subject else ""
+        self.err.print(f"hook {hook} {who} {seconds * 1000:.3f} ms{where}", style="dim", markup=False, soft_wrap=True)
 
     def error(self, message: str) -> None:
         self.err.print(f"error: {message}", style="red", markup=False, soft_wrap=True)

@@ -17,7 +17,10 @@ import click
 from sonicgen import __version__
 from sonicgen.build import BuildOptions, build
 from sonicgen.cli.display import Display
+from sonicgen.config import load_config
 from sonicgen.errors import BuildError, SonicgenError
+from sonicgen.hooks.loader import SitePlugins, load_plugins
+from sonicgen.hooks.reference import hook_reference, plugin_info, registrations
 from sonicgen.render.theme import builtin_themes
 from sonicgen.scaffold import ScaffoldError, new_entry, scaffold_site
 
@@ -37,7 +40,7 @@ def _config_option(fn: F) -> F:
     )(fn)
 
 
-def _run(display: Display, action: Callable[[], None]) -> None:
+def _run(display: Display, action: Callable[[], None], failed: str = "build failed") -> None:
     """Run ``action``; turn expected errors into messages and exit 1."""
     try:
         action()
@@ -45,7 +48,8 @@ def _run(display: Display, action: Callable[[], None]) -> None:
         display.close()
         display.problems(exc.problems)
         errors = sum(1 for p in exc.problems if p.is_error)
-        display.error(f"build failed with {errors or len(exc.problems)} problem(s); the previous output was left untouched")
+        consequence = "the previous output was left untouched" if failed == "build failed" else "nothing was changed"
+        display.error(f"{failed} with {errors or len(exc.problems)} problem(s); {consequence}")
         sys.exit(1)
     except (SonicgenError, ScaffoldError) as exc:
         display.close()
@@ -65,7 +69,54 @@ def _run(display: Display, action: Callable[[], None]) -> None:
         sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _load_site_plugins(config_path: Path) -> SitePlugins:
+    config, _ = load_config(config_path)
+    return load_plugins(config)
+
+
+def _plugin_command_group(site: SitePlugins, name: str) -> click.Group | None:
+    commands = site.extensions.commands.get(name)
+    if not commands:
+        return None
+    description = next((p.plugin.description for p in site.plugins if p.plugin.name == name), "")
+    return click.Group(name, commands=commands, help=description or f"Commands of the {name} plugin.")
+
+
+class _SiteCommands(click.Group):
+    """Built-in commands, then each plugin's commands as ``sonicgen <plugin> <command>``.
+
+    Plugin commands need the site's plugins, so they are looked up (from ``site.yaml`` or
+    ``SONICGEN_CONFIG``) only when a name is not a built-in command.
+    """
+
+    @staticmethod
+    def _config_path() -> Path:
+        return Path(os.environ.get("SONICGEN_CONFIG", CONFIG_NAME))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or not self._config_path().is_file():
+            return command
+        found: list[click.Command | None] = [None]
+
+        def action() -> None:
+            found[0] = _plugin_command_group(_load_site_plugins(self._config_path()), cmd_name)
+
+        _run(Display(), action, "cannot load the plugins")
+        return found[0]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        if not self._config_path().is_file():
+            return names
+        try:
+            site = _load_site_plugins(self._config_path())
+        except SonicgenError:
+            return names  # help still works on a broken site; running a command shows the problems
+        return names + sorted(n for n in site.extensions.commands if n not in names)
+
+
+@click.group(cls=_SiteCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sonicgen")
 def cli() -> None:
     """sonicgen: Markdown and YAML in, a static site and JSON API out."""
@@ -79,8 +130,9 @@ def cli() -> None:
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output directory (default: output_dir, dist/).")
 @click.option("--clean", is_flag=True, help="Also remove files in the output directory that sonicgen did not write.")
 @click.option("--strict", is_flag=True, help="Fail the build on warnings.")
-@click.option("-v", "--verbose", count=True, help="Show stages and warnings in detail.")
+@click.option("-v", "--verbose", count=True, help="Show stages; -vv also traces every hook call.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@click.option("--debug-hooks", is_flag=True, help="Trace every hook call with its plugin, priority and duration.")
 def build_command(
     config_path: Path,
     drafts: bool,
@@ -91,10 +143,12 @@ def build_command(
     strict: bool,
     verbose: int,
     quiet: bool,
+    debug_hooks: bool,
 ) -> None:
     """Build the site into the output directory."""
     display = Display(-1 if quiet else verbose)
-    options = BuildOptions(drafts=drafts, future=future, base_url=base_url, out=out, clean=clean, strict=strict)
+    tracer = display.hook_call if debug_hooks or verbose >= 2 else None
+    options = BuildOptions(drafts=drafts, future=future, base_url=base_url, out=out, clean=clean, strict=strict, hook_tracer=tracer)
 
     def action() -> None:
         result = build(config_path, options, display)
@@ -138,7 +192,53 @@ def new_command(config_path: Path, collection: str, title: str, draft: bool) -> 
         if missing:
             display.info("Fill in the required field(s): " + ", ".join(missing))
 
-    _run(display, action)
+    _run(display, action, "entry not created")
+
+
+@cli.group("plugins", invoke_without_command=True)
+@_config_option
+@click.pass_context
+def plugins_group(ctx: click.Context, config_path: Path) -> None:
+    """List the site's plugins: source, version, enabled, and what each registered."""
+    ctx.obj = config_path
+    if ctx.invoked_subcommand is not None:
+        return
+    display = Display()
+
+    def action() -> None:
+        site = _load_site_plugins(config_path)
+        for item in site.plugins:
+            p = item.plugin
+            state = "enabled" if item.enabled else "disabled"
+            display.info(f"{p.name} {p.version}  {item.kind}  {item.source}  {state}")
+            for line in registrations(site, p.name):
+                display.info(f"    {line}")
+
+    _run(display, action, "cannot load the plugins")
+
+
+@plugins_group.command("info")
+@click.argument("name")
+@click.pass_obj
+def plugins_info(config_path: Path, name: str) -> None:
+    """Show plugin NAME's metadata, settings schema, registrations and documentation."""
+    display = Display()
+
+    def action() -> None:
+        site = _load_site_plugins(config_path)
+        item = next((p for p in site.plugins if p.plugin.name == name), None)
+        if item is None:
+            known = ", ".join(p.plugin.name for p in site.plugins)
+            raise SonicgenError(f"no plugin named {name!r}; this site has: {known}")
+        display.info(plugin_info(site, item))
+
+    _run(display, action, "cannot load the plugins")
+
+
+@plugins_group.command("hooks")
+def plugins_hooks() -> None:
+    """Print the hook reference (Markdown), generated from the hook declarations."""
+    click.echo(hook_reference(), nl=False)
 
 
 def main() -> None:

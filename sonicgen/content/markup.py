@@ -26,6 +26,7 @@ from sonicgen.content.urls import slugify
 
 MORE_MARKER = "<!--more-->"
 _TAG = re.compile(r"<[^>]+>")
+_TEXT_CHILDREN = ("text", "code_inline", "softbreak", "hardbreak")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,9 @@ def _first_paragraph(tokens: list[Token]) -> list[Token]:
 
 
 def _inline_text(token: Token) -> str:
-    return "".join(c.content for c in token.children or [] if c.type in ("text", "code_inline")).strip()
+    # A line break inside a paragraph separates words; without the space "there\nis" reads "thereis".
+    parts = [" " if c.type in ("softbreak", "hardbreak") else c.content for c in token.children or [] if c.type in _TEXT_CHILDREN]
+    return "".join(parts).strip()
 
 
 def _plain_text(tokens: list[Token]) -> str:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
 from sonicgen.errors import HookRegistrationError, PluginError, SonicgenError
@@ -48,6 +49,10 @@ class Handler:
         return PluginError(self.plugin, self.hook, message, subject=subject, file=file, line=line)
 
 
+Tracer = Callable[[str, "Handler | None", float, "str | None"], None]
+"""Told of every handler call (hook, handler, seconds, subject) and every dispatch (handler None)."""
+
+
 class HookRegistry:
     """Handlers by hook, ordered by priority (lower first), ties in registration order."""
 
@@ -55,6 +60,7 @@ class HookRegistry:
         self.catalogue = catalogue
         self._handlers: dict[str, list[Handler]] = {name: [] for name in catalogue}
         self._count = 0
+        self.tracer: Tracer | None = None
 
     def register(self, hook: str, fn: Callable[..., Any], *, plugin: str, priority: int = 10) -> Handler:
         spec = self.catalogue.get(hook)
@@ -86,63 +92,114 @@ class HookRegistry:
     def __contains__(self, hook: str) -> bool:
         return bool(self._handlers.get(hook))
 
+    def _failure(self, handler: Handler, exc: Exception, subject: str | None) -> PluginError:
+        """A plugin's bug (or refusal) surfaces with its name, never as a traceback."""
+        message = str(exc) if isinstance(exc, SonicgenError) else f"{type(exc).__name__}: {exc}"
+        return handler.error(message, subject, exc)
+
     def _call(self, handler: Handler, kwargs: Mapping[str, Any], subject: str | None) -> Any:
+        started = perf_counter() if self.tracer else 0.0
         try:
             return handler.fn(**{name: kwargs[name] for name in handler.takes})
-        except SonicgenError as exc:
-            if isinstance(exc, PluginError):
-                raise
-            raise handler.error(str(exc), subject, exc) from exc
-        except Exception as exc:  # a plugin's bug must surface with its name, never as a traceback
-            raise handler.error(f"{type(exc).__name__}: {exc}", subject, exc) from exc
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise self._failure(handler, exc, subject) from exc
+        finally:
+            if self.tracer:
+                self.tracer(handler.hook, handler, perf_counter() - started, subject)
 
-    def pipe(self, hook: str, value: Any, *, subject: str | None = None, **kwargs: Any) -> Any:
-        """Thread ``value`` through the handlers; each may return a replacement (None keeps it)."""
+    async def _acall(self, handler: Handler, kwargs: Mapping[str, Any], subject: str | None) -> Any:
+        if not handler.is_async:
+            return self._call(handler, kwargs, subject)
+        started = perf_counter() if self.tracer else 0.0
+        try:
+            return await handler.fn(**{name: kwargs[name] for name in handler.takes})
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise self._failure(handler, exc, subject) from exc
+        finally:
+            if self.tracer:
+                self.tracer(handler.hook, handler, perf_counter() - started, subject)
+
+    def _plan(
+        self, hook: str, value: Any, kwargs: dict[str, Any], subject: str | None
+    ) -> Generator[tuple[Handler, dict[str, Any]], Any, Any]:
+        """The mode's logic, once for sync and async: yields each call and receives its result."""
         spec = self.catalogue[hook]
-        handlers = self._handlers[hook]
-        if not handlers:
-            return value
-        assert spec.value_param is not None
-        args = dict(kwargs)
-        for handler in handlers:
-            args[spec.value_param] = value
-            result = self._call(handler, args, subject)
+        mode = spec.mode
+        collected: list[tuple[str, Any]] = []
+        for handler in self._handlers[hook]:
+            if mode == "pipe":
+                kwargs[spec.value_param] = value  # type: ignore[index]
+            result = yield handler, kwargs
             if result is None:
                 continue
             if spec.returns is not None and not isinstance(result, spec.returns):
                 expected = spec.returns.__name__ if isinstance(spec.returns, type) else " or ".join(t.__name__ for t in spec.returns)
                 raise handler.error(f"{handler.name} returned {type(result).__name__}, expected {expected} or None", subject)
-            value = result
-        return value
+            if mode == "pipe":
+                value = result
+            elif mode == "collect":
+                collected.append((handler.plugin, result))
+            elif mode == "first":
+                return result
+        return {"pipe": value, "collect": collected}.get(mode)
+
+    def _dispatch(self, hook: str, value: Any, kwargs: dict[str, Any], subject: str | None) -> Any:
+        if self.catalogue[hook].is_async:
+            raise RuntimeError(f"hook {hook!r} is async; call it with the a-prefixed method")
+        started = perf_counter() if self.tracer else 0.0
+        plan = self._plan(hook, value, kwargs, subject)
+        try:
+            call = next(plan)
+            while True:
+                call = plan.send(self._call(*call, subject))
+        except StopIteration as done:
+            return done.value
+        finally:
+            if self.tracer:
+                self.tracer(hook, None, perf_counter() - started, subject)
+
+    async def _adispatch(self, hook: str, value: Any, kwargs: dict[str, Any], subject: str | None) -> Any:
+        started = perf_counter() if self.tracer else 0.0
+        plan = self._plan(hook, value, kwargs, subject)
+        try:
+            call = next(plan)
+            while True:
+                call = plan.send(await self._acall(*call, subject))
+        except StopIteration as done:
+            return done.value
+        finally:
+            if self.tracer:
+                self.tracer(hook, None, perf_counter() - started, subject)
+
+    def pipe(self, hook: str, value: Any, *, subject: str | None = None, **kwargs: Any) -> Any:
+        """Thread ``value`` through the handlers; each may return a replacement (None keeps it)."""
+        if not self._handlers[hook] and not self.tracer:
+            return value
+        return self._dispatch(hook, value, kwargs, subject)
 
     def collect(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
         """Every handler's non-None result, with the plugin that gave it."""
-        spec = self.catalogue[hook]
-        out = []
-        for handler in self._handlers[hook]:
-            result = self._call(handler, kwargs, subject)
-            if result is None:
-                continue
-            if spec.returns is not None and not isinstance(result, spec.returns):
-                raise handler.error(f"{handler.name} returned {type(result).__name__}", subject)
-            out.append((handler.plugin, result))
-        return out
+        return self._dispatch(hook, None, kwargs, subject)
 
     def first(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> Any:
         """The first non-None result; later handlers are not called."""
-        spec = self.catalogue[hook]
-        for handler in self._handlers[hook]:
-            result = self._call(handler, kwargs, subject)
-            if result is None:
-                continue
-            if spec.returns is not None and not isinstance(result, spec.returns):
-                raise handler.error(f"{handler.name} returned {type(result).__name__}", subject)
-            return result
-        return None
+        return self._dispatch(hook, None, kwargs, subject)
 
     def notify(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> None:
-        for handler in self._handlers[hook]:
-            self._call(handler, kwargs, subject)
+        """Call every handler; results are ignored."""
+        self._dispatch(hook, None, kwargs, subject)
+
+    async def apipe(self, hook: str, value: Any, *, subject: str | None = None, **kwargs: Any) -> Any:
+        """:meth:`pipe` for async hooks: async handlers are awaited, sync ones called."""
+        return await self._adispatch(hook, value, kwargs, subject)
+
+    async def anotify(self, hook: str, *, subject: str | None = None, **kwargs: Any) -> None:
+        """:meth:`notify` for async hooks."""
+        await self._adispatch(hook, None, kwargs, subject)
 
 
 def _accepted(fn: Callable[..., Any], spec: HookSpec, plugin: str) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ class HookSpec:
     returns: type | tuple[type, ...] | None
     is_async: bool
     doc: str
+    signature: str  # as declared, for the reference: "(html: str, page: Page) -> str | None"
 
     @property
     def value_param(self) -> str | None:
@@ -47,8 +48,11 @@ def _declare(
     name: str, mode: Mode, returns: type | tuple[type, ...] | None = None, *, is_async: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        params = tuple(inspect.signature(fn).parameters)
-        CATALOGUE[name] = HookSpec(name, mode, params, returns, is_async, inspect.cleandoc(fn.__doc__ or ""))
+        signature = inspect.signature(fn)
+        params = tuple(signature.parameters)
+        args = ", ".join(f"{p.name}: {p.annotation}" for p in signature.parameters.values())
+        text = f"({args}) -> {signature.return_annotation}"
+        CATALOGUE[name] = HookSpec(name, mode, params, returns, is_async, inspect.cleandoc(fn.__doc__ or ""), text)
         return fn
 
     return register
@@ -119,3 +123,16 @@ def render_html(html: str, page: Page) -> str | None:
 @_declare("build:done", "notify")
 def build_done(summary: BuildSummary, config: Config) -> None:
     """The output directory is complete and consistent; ``summary`` has the counts."""
+
+
+@_declare("content:save", "pipe", Entry, is_async=True)
+def content_save(entry: Entry, config: Config, action: str) -> Entry | None:
+    """An entry is about to be written (``action`` is ``"create"`` or ``"update"``), by
+    ``sonicgen new`` or the write API. Return a replacement ``Entry`` to change what is
+    saved, or raise ``sonicgen.Cancel("why")`` to refuse the write; the user sees the
+    message. Handlers may be ``async``."""
+
+
+@_declare("content:saved", "notify", is_async=True)
+def content_saved(entry: Entry, config: Config, action: str, path: str) -> None:
+    """An entry was written to ``path`` (relative to the site). Handlers may be ``async``."""

@@ -19,7 +19,7 @@ from sonicgen.content.markup import MarkdownRenderer
 from sonicgen.content.outputs import Page
 from sonicgen.content.urls import slugify
 from sonicgen.errors import Problem, Problems
-from sonicgen.hooks.plugin import TemplateExtensions
+from sonicgen.hooks.plugin import Extensions
 from sonicgen.render.assets import Assets
 
 
@@ -55,7 +55,7 @@ def create_environment(
     site: SiteGraph,
     assets: Assets,
     markdown: MarkdownRenderer,
-    extensions: TemplateExtensions,
+    extensions: Extensions,
 ) -> jinja2.Environment:
     """Site templates override the theme's; ``theme:NAME`` always reaches the theme's own file."""
     theme_loader = jinja2.FileSystemLoader(str(theme_templates))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -11,8 +12,10 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from sonicgen.config import load_config
-from sonicgen.content.urls import slugify
+from sonicgen.content.models import Entry, SourceRef
+from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import SonicgenError
+from sonicgen.hooks.loader import load_plugins
 from sonicgen.render.theme import builtin_themes_dir
 
 STARTER = Path(__file__).parent / "starter"
@@ -52,7 +55,11 @@ def scaffold_site(directory: Path, *, title: str, theme: str, copy_theme: bool =
 def new_entry(
     config_path: Path, collection: str, title: str, *, draft: bool = False, now: datetime | None = None
 ) -> tuple[Path, list[str]]:
-    """Write ``content/<collection>/<slug>.md`` with the schema's defaults; return it and the required fields left empty."""
+    """Write ``content/<collection>/<slug>.md`` with the schema's defaults; return it and the required fields left empty.
+
+    The entry passes through the ``content:save`` hook first (plugins may change or refuse
+    it) and ``content:saved`` is told once it is on disk.
+    """
     config, _ = load_config(config_path)
     spec = config.site.collections.get(collection)
     if spec is None:
@@ -63,9 +70,6 @@ def new_entry(
     slug = slugify(title)
     if not slug:
         raise ScaffoldError(f"cannot make a URL slug from {title!r}; use a title with letters or digits")
-    path = config.content_dir / (spec.directory or collection) / f"{slug}.md"
-    if path.exists():
-        raise ScaffoldError(f"{path} already exists; choose another title or edit that file")
     moment = (now or datetime.now(ZoneInfo(config.site.timezone))).replace(microsecond=0)
     front: dict[str, Any] = {}
     missing = []
@@ -81,10 +85,26 @@ def new_entry(
             missing.append(name)
     if spec.title_field not in spec.fields:
         front.setdefault("title", title)
-    if draft:
-        front[spec.draft_field] = True
+    folder = config.content_dir / (spec.directory or collection)
+    draft_entry = Entry(collection, slug, front, "", SourceRef(_rel(folder / f"{slug}.md", config.root)), "", draft=draft)
+    registry = load_plugins(config).registry
+    entry = asyncio.run(registry.apipe("content:save", draft_entry, config=config, action="create", subject=draft_entry.source.path))
+    if not is_slug(entry.slug):
+        raise ScaffoldError(f"a content:save plugin changed the slug to {entry.slug!r}, which is not URL-safe")
+    path = folder / f"{entry.slug}.md"
+    if path.exists():
+        raise ScaffoldError(f"{path} already exists; choose another title or edit that file")
+    data = {**entry.fields, **entry.extra}
+    if entry.draft:
+        data[spec.draft_field] = True
+    text = "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + "---\n\n" + entry.body
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True) + "---\n\n"
     with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
         fh.write(text)
-    return path, missing
+    rel = _rel(path, config.root)
+    asyncio.run(registry.anotify("content:saved", entry=entry, config=config, action="create", path=rel, subject=rel))
+    return path, [name for name in missing if entry.fields.get(name) is None]
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()

@@ -1,0 +1,80 @@
+"""Hook dispatch overhead: ``python bench/hooks.py SITE_DIR [--runs 3] [--plugins 5]``.
+
+Two figures. First, the registry alone: nanoseconds per ``pipe`` dispatch with no
+handlers and with ``--plugins`` trivial handlers. Second, whole builds of SITE_DIR (make
+one with ``bench/generate.py``) as separate processes, without and with ``--plugins``
+local plugins that each handle every per-entry and per-page hook (``content:loaded``,
+``render:context``, ``render:html``); runs alternate between the two so machine noise
+hits both alike, and the medians are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import timeit
+from pathlib import Path
+
+from build import run_build  # bench/build.py: one whole-process build, timed
+
+from sonicgen.hooks.registry import HookRegistry
+
+PLUGIN = '''"""Benchmark plugin {n}: handles every per-entry and per-page hook and changes nothing."""
+from sonicgen import Plugin
+
+
+def setup(ctx):
+    ctx.hook("content:loaded", lambda entry: None)
+    ctx.hook("render:context", lambda context, page: None)
+    ctx.hook("render:html", lambda html: None)
+
+
+plugin = Plugin(name="bench-noop-{n}", setup=setup)
+'''
+
+
+def dispatch_ns(handlers: int, calls: int = 200_000) -> float:
+    """Nanoseconds per ``render:html`` pipe dispatch through ``handlers`` no-op handlers."""
+    registry = HookRegistry()
+    for n in range(handlers):
+        registry.register("render:html", lambda html: None, plugin=f"p{n}")
+    seconds = min(timeit.repeat(lambda: registry.pipe("render:html", "<html>", page=None), number=calls, repeat=5))
+    return seconds / calls * 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("site", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--plugins", type=int, default=5)
+    args = parser.parse_args()
+
+    empty, loaded = dispatch_ns(0), dispatch_ns(args.plugins)
+    print(f"registry: {empty:.0f} ns per dispatch with no handlers, {loaded:.0f} ns with {args.plugins} handlers")
+    print(f"          ({(loaded - empty) / max(args.plugins, 1):.0f} ns per handler call)")
+
+    with tempfile.TemporaryDirectory(prefix="sonicgen-hooks-") as tmp:
+        bare, extra = Path(tmp) / "bare", Path(tmp) / "plugins"
+        shutil.copytree(args.site, bare, ignore=shutil.ignore_patterns("dist", ".sonicgen"))
+        shutil.copytree(bare, extra)
+        (extra / "plugins").mkdir(exist_ok=True)
+        for n in range(args.plugins):
+            (extra / "plugins" / f"bench_noop_{n}.py").write_text(PLUGIN.format(n=n))
+        times: dict[str, list[float]] = {"bare": [], "plugins": []}
+        for _ in range(args.runs):
+            for label, site in (("bare", bare), ("plugins", extra)):
+                out = Path(tmp) / f"dist-{label}"
+                shutil.rmtree(out, ignore_errors=True)
+                times[label].append(run_build(site, out)[0])
+    without, with_plugins = statistics.median(times["bare"]), statistics.median(times["plugins"])
+    print(f"clean build without plugins: median {without:.2f} s over {args.runs} runs")
+    print(f"clean build with {args.plugins} plugins on every page hook: median {with_plugins:.2f} s")
+    print(f"difference: {(with_plugins / without - 1) * 100:+.1f} %")
+    print(f"python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()

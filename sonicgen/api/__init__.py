@@ -1,0 +1,1 @@
+"""The write API (Litestar). Only this layer (and ``dev``) imports Litestar."""
