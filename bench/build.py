@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,6 +32,13 @@ finally:
 
 def run_build(site: Path, out: Path) -> tuple[float, int]:
     """Wall seconds and peak RSS (KiB) of one build process."""
+    wall, _, peak = run_build_cpu(site, out)
+    return wall, peak
+
+
+def run_build_cpu(site: Path, out: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, less disturbed by other load) and peak RSS (KiB) of one build."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", MEASURE, "build", "-q", "--config", str(site / "site.yaml"), "--out", str(out)],
@@ -42,8 +50,10 @@ def run_build(site: Path, out: Path) -> tuple[float, int]:
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"build failed:\n{proc.stderr}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     peak = next(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("peak_kb"))
-    return elapsed, peak
+    return elapsed, cpu, peak
 
 
 def pages(out: Path) -> int:

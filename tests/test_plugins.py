@@ -150,3 +150,12 @@ def test_plugin_registering_unknown_hook_is_named(make_site):
     result = run(site, "build")
     assert result.exit_code == 1
     assert "plugins/typo.py:2: plugin 'typo': unknown hook 'render:htm'" in result.output
+
+
+def test_site_and_plugin_settings_errors_are_listed_together(make_site):
+    config = BASIC_CONFIG.replace("timezone: UTC", "timezone: Mars/Olympus") + "plugins:\n  json-api:\n    page_size: lots\n"
+    site = make_site({"content/posts/a.md": post("A")}, config=config)
+    result = run(site, "build")
+    assert result.exit_code == 1
+    assert "site.yaml:3: timezone: unknown time zone 'Mars/Olympus'" in result.output
+    assert "site.yaml:18: plugins.json-api.page_size: expected `int`, got `str`" in result.output

@@ -130,8 +130,12 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     now = options.now or datetime.now(UTC)
 
     progress.stage("Loading configuration")
-    config, problems = load_config(config_path, overrides={"base_url": options.base_url})
-    plugins = load_plugins(config)
+    config, problems = load_config(config_path, overrides={"base_url": options.base_url}, keep_going=True)
+    try:
+        plugins = load_plugins(config)
+    except BuildError as exc:  # plugin settings are part of site.yaml: report both at once
+        raise BuildError([*problems.items, *exc.problems]) from None
+    _fail(problems)
     registry = plugins.registry
     registry.tracer = options.hook_tracer
     config = registry.pipe("config:loaded", config)

@@ -97,13 +97,14 @@ class _SiteCommands(click.Group):
         command = super().get_command(ctx, cmd_name)
         if command is not None or not self._config_path().is_file():
             return command
-        found: list[click.Command | None] = [None]
+        group: click.Group | None = None
 
         def action() -> None:
-            found[0] = _plugin_command_group(_load_site_plugins(self._config_path()), cmd_name)
+            nonlocal group
+            group = _plugin_command_group(_load_site_plugins(self._config_path()), cmd_name)
 
         _run(Display(), action, "cannot load the plugins")
-        return found[0]
+        return group
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = super().list_commands(ctx)

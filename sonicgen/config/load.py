@@ -80,12 +80,13 @@ def _apply(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def load_config(
-    path: Path, *, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    path: Path, *, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None, keep_going: bool = False
 ) -> tuple[Config, Problems]:
     """Load and validate a site configuration, raising :class:`BuildError` listing every error.
 
     Warnings (unknown keys, for instance) come back with the config for the caller to show
-    or, under ``--strict``, to fail on.
+    or, under ``--strict``, to fail on.  With ``keep_going``, errors come back too, with the
+    config minus its invalid values, so that plugin settings can be checked in the same run.
     """
     problems = Problems()
     source = path.name
@@ -119,14 +120,13 @@ def load_config(
     checker = Checker(source, loaded, problems)
     site = convert(data, SiteConfig, checker)
     checkable = site if site is not None else _salvage(data, checker)
-    if checkable is not None:
-        check_rules(resolve(checkable), checker)
-    if site is not None:
-        site = resolve(site)
+    resolved = resolve(checkable) if checkable is not None else None
+    if resolved is not None:
+        check_rules(resolved, checker)
     _relocate_env_problems(problems, env)
-    if problems.errors or site is None:
+    if resolved is None or (problems.errors and not keep_going):
         raise BuildError(problems.items)
-    return Config(site, path.parent.resolve(), path.resolve(), loaded), problems
+    return Config(resolved, path.parent.resolve(), path.resolve(), loaded), problems
 
 
 def _salvage(data: dict[str, Any], checker: Checker) -> SiteConfig | None:

@@ -18,6 +18,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -48,17 +49,28 @@ class Rendered:
     words: int
 
 
+_FORMATTER = HtmlFormatter(nowrap=True)  # building one computes a whole stylesheet: make it once
+
+
+@lru_cache(maxsize=256)
+def _lexer(lang: str) -> Lexer | None:
+    """Pygments' lexer lookup scans its registry; lexers are stateless, so one per language serves."""
+    try:
+        return get_lexer_by_name(lang)
+    except ClassNotFound:
+        return None
+
+
 @lru_cache(maxsize=8192)
 def highlight_code(code: str, lang: str) -> str:
     """Highlighted ``<pre>`` for ``code`` in ``lang``; '' when Pygments has no such lexer.
 
     Cached by content: the same block in many pages (or many rebuilds) is highlighted once.
     """
-    try:
-        lexer = get_lexer_by_name(lang)
-    except ClassNotFound:
+    lexer = _lexer(lang)
+    if lexer is None:
         return ""
-    body = pygments_highlight(code, lexer, HtmlFormatter(nowrap=True))
+    body = pygments_highlight(code, lexer, _FORMATTER)
     lang_class = html.escape(lang, quote=True)
     return f'<pre class="highlight"><code class="language-{lang_class}">{body}</code></pre>\n'
 
