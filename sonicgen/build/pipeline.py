@@ -25,7 +25,8 @@ from sonicgen.output.writer import OutputWriter
 from sonicgen.render.assets import site_static, theme_assets
 from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment
 from sonicgen.render.theme import theme_dir
-from sonicgen.sources.files import FileSource, load_data
+from sonicgen.sources.files import load_data
+from sonicgen.store import read_entries
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     parser = create_markdown(config.site.markdown, base_path(config.site.base_url), highlighter)
     md = registry.pipe("markdown:setup", parser, config=config)
     markdown = MarkdownRenderer(md, config.site.markdown.toc_levels)
-    entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in FileSource(config).entries(problems)]
+    entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in read_entries(config, problems)]
     data = load_data(config, problems)
     _fail(problems)
     site = build_graph(

@@ -18,8 +18,8 @@ from sonicgen.hooks.registry import Handler
 class Display:
     def __init__(self, verbosity: int = 0) -> None:
         self.verbosity = verbosity
-        self.out = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.out = Console(highlight=False, emoji=False)
+        self.err = Console(stderr=True, highlight=False, emoji=False)
         self._progress: Progress | None = None
         self._task: int | None = None
 

@@ -16,6 +16,7 @@ import click
 
 from sonicgen import __version__
 from sonicgen.build import BuildOptions, build
+from sonicgen.cli.content import content_commands, migrate_command
 from sonicgen.cli.display import Display
 from sonicgen.config import load_config
 from sonicgen.errors import BuildError, SonicgenError
@@ -240,6 +241,10 @@ def plugins_info(config_path: Path, name: str) -> None:
 def plugins_hooks() -> None:
     """Print the hook reference (Markdown), generated from the hook declarations."""
     click.echo(hook_reference(), nl=False)
+
+
+cli.add_command(content_commands(_run, _config_option))
+cli.add_command(migrate_command(_run, _config_option))
 
 
 def main() -> None:

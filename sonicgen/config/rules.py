@@ -6,6 +6,7 @@ import re
 import string
 import zoneinfo
 from collections.abc import Callable
+from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import urlsplit
 
 import msgspec
@@ -18,6 +19,10 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 ENTRY_VARIABLES = {"slug", "path", "year", "month", "day", "collection"}
 FIELD_VARIABLE_TYPES = {"string", "select", "integer", "date", "datetime", "reference"}
 BUILTIN_SORT_KEYS = {"slug", "path"}
+# Names a field of a ``source: sqlite`` collection cannot take: SQLite's own row id aliases,
+# FTS5's reserved columns, and the unprefixed system columns (compared case-insensitively,
+# as SQLite compares column names). sonicgen's other system columns start with '_'.
+SQLITE_RESERVED_FIELDS = {"slug", "body", "rowid", "oid", "_rowid_", "rank"}
 ErrorFn = Callable[[KeyPath, str], None]
 
 
@@ -72,10 +77,25 @@ def check_rules(site: SiteConfig, checker: Checker) -> None:
     low, high = site.markdown.toc_levels
     if low > high:
         error(("markdown", "toc_levels"), "first level must not exceed the second, e.g. [2, 3]")
+    _check_content_db(site, error)
     for name, collection in site.collections.items():
         _check_collection(name, collection, site, error)
     for name, taxonomy in site.taxonomies.items():
         _check_taxonomy(name, taxonomy, site, error)
+
+
+def _check_content_db(site: SiteConfig, error: ErrorFn) -> None:
+    """content.db is the source of truth for its collections: keep it inside the site and out of
+    the published output (where it would be uploaded for anyone to download)."""
+    path = PurePosixPath(site.content_db.replace("\\", "/"))
+    if not site.content_db.strip() or path.is_absolute() or PureWindowsPath(site.content_db).is_absolute():
+        error(("content_db",), "must be a file path relative to the site folder, such as content.db")
+    elif ".." in path.parts:
+        error(("content_db",), "must stay inside the site folder (no '..')")
+    else:
+        for folder in (PurePosixPath(site.output_dir), PurePosixPath(".sonicgen")):
+            if folder.parts and path.parts[: len(folder.parts)] == folder.parts:
+                error(("content_db",), f"must not be inside {folder.as_posix()}/, which sonicgen rewrites (and publishes, for the output)")
 
 
 def _check_path_pattern(path: KeyPath, pattern: str, allowed: set[str], error: ErrorFn) -> None:
@@ -111,6 +131,8 @@ def _check_collection(name: str, c: CollectionConfig, site: SiteConfig, error: E
         key = key.strip().lstrip("-")
         if key and key not in known:
             error((*base, "sort"), f"cannot sort by unknown field {key!r}; known: {', '.join(sorted(known))}")
+    if c.source == "sqlite":
+        _check_sqlite_collection(name, c, error)
     for field_name, spec in c.fields.items():
         path = (*base, "fields", field_name)
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", field_name):
@@ -133,6 +155,23 @@ def _check_collection(name: str, c: CollectionConfig, site: SiteConfig, error: E
                 error((*path, "pattern"), f"invalid regular expression: {exc}")
         if spec.min is not None and spec.max is not None and spec.min > spec.max:
             error((*path, "min"), "min is greater than max")
+
+
+def _check_sqlite_collection(name: str, c: CollectionConfig, error: ErrorFn) -> None:
+    """A sqlite collection is a table: its name and its fields' column names must be usable there."""
+    base = ("collections", name)
+    if name.lower().startswith("sqlite_"):
+        error(base, "SQLite reserves table names starting with 'sqlite_'; rename the collection")
+    seen: dict[str, str] = {}
+    for field_name in c.fields:
+        path = (*base, "fields", field_name)
+        folded = field_name.lower()
+        if field_name.startswith("_") or (folded in SQLITE_RESERVED_FIELDS and field_name not in ("slug", "body")):
+            reserved = ", ".join(sorted(SQLITE_RESERVED_FIELDS))
+            error(path, f"{field_name!r} is reserved in a sqlite collection (names starting with '_' and {reserved})")
+        elif folded in seen:
+            error(path, f"differs from field {seen[folded]!r} only by case; SQLite column names ignore case")
+        seen.setdefault(folded, field_name)
 
 
 def _check_taxonomy(name: str, t: TaxonomyConfig, site: SiteConfig, error: ErrorFn) -> None:

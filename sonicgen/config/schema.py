@@ -124,6 +124,7 @@ class SiteConfig(msgspec.Struct, kw_only=True):
     templates_dir: str = "templates"
     plugins_dir: str = "plugins"
     output_dir: str = "dist"
+    content_db: str = "content.db"
     collections: dict[str, CollectionConfig] = msgspec.field(default_factory=dict)
     taxonomies: dict[str, TaxonomyConfig] = msgspec.field(default_factory=dict)
     markdown: MarkdownConfig = msgspec.field(default_factory=MarkdownConfig)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sonicgen.config.schema import CollectionConfig, FieldSpec
 from sonicgen.errors import Problems
@@ -202,3 +203,12 @@ def check_defaults(collections: dict[str, CollectionConfig], source: str, line_o
             except FieldError as exc:
                 path = ("collections", cname, "fields", name, "default")
                 problems.error(source, f"default is invalid: {exc}", line=line_of(*path), field=".".join(path))
+
+
+def aware(value: date | datetime | None, tz: ZoneInfo) -> datetime | None:
+    """``value`` as an aware datetime: dates at midnight, naive times in the site's time zone."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    return value if value.tzinfo else value.replace(tzinfo=tz)

@@ -28,7 +28,7 @@ def slugify(text: str) -> str:
 
 
 def is_slug(text: str) -> bool:
-    return bool(_SLUG.match(text))
+    return bool(_SLUG.fullmatch(text))  # fullmatch: '$' alone would accept a trailing newline
 
 
 def expand_permalink(pattern: str, values: dict[str, Any]) -> str:

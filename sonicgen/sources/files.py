@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, FieldSpec
-from sonicgen.content.fields import FieldError, check_value, validate_fields
+from sonicgen.content.fields import FieldError, aware, check_value, validate_fields
 from sonicgen.content.frontmatter import FrontMatterError, parse
 from sonicgen.content.models import Entry, SourceRef, content_hash
 from sonicgen.content.urls import is_slug, slugify
@@ -60,114 +59,112 @@ def _walk(directory: Path, suffixes: tuple[str, ...] | None) -> Iterator[Path]:
                 yield path
 
 
-def _aware(value: date | datetime | None, tz: ZoneInfo) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time())
-    return value if value.tzinfo else value.replace(tzinfo=tz)
+def collection_dir(config: Config, name: str, collection: CollectionConfig) -> Path:
+    """The folder that holds the files of collection ``name``."""
+    return config.content_dir / (collection.directory or name)
 
 
-@dataclass
-class FileSource:
-    """Reads the entries of the collections whose source is ``files``."""
+def content_files(directory: Path) -> Iterator[Path]:
+    """The entry files of a collection folder, in the stable order the build reads them."""
+    return _walk(directory, CONTENT_SUFFIXES)
 
-    config: Config
 
-    def entries(self, problems: Problems) -> list[Entry]:
-        out: list[Entry] = []
-        for name, collection in self.config.site.collections.items():
-            if collection.source != "files":
-                continue
-            directory = self.config.content_dir / (collection.directory or name)
-            for path in _walk(directory, CONTENT_SUFFIXES):
-                entry = self.read(name, collection, path, directory, problems)
-                if entry is not None:
-                    out.append(entry)
-        return out
+def is_bundle(path: Path, directory: Path) -> bool:
+    """``post/index.md``: a leaf bundle whose other files are published with it."""
+    return path.stem == "index" and path.parent != directory
 
-    def read(self, name: str, collection: CollectionConfig, path: Path, directory: Path, problems: Problems) -> Entry | None:
-        source = relative(path, self.config.root)
+
+def bundle_files(path: Path, directory: Path) -> tuple[str, ...]:
+    """The files beside a bundle's ``index.md`` (relative to its folder); none for a plain file."""
+    if not is_bundle(path, directory):
+        return ()
+    return tuple(f.relative_to(path.parent).as_posix() for f in _walk(path.parent, None) if f.suffix.lower() not in CONTENT_SUFFIXES)
+
+
+def path_slug(path: Path, directory: Path) -> str:
+    """The slug a file has when its front matter names none: its name, or its folder's for a bundle."""
+    rel = path.relative_to(directory).with_suffix("")
+    name = rel.parent.name if is_bundle(path, directory) else rel.name
+    return name if is_slug(name) else slugify(name) or "entry"
+
+
+def read_entry(
+    config: Config, name: str, collection: CollectionConfig, path: Path, problems: Problems, *, data: bytes | None = None
+) -> Entry | None:
+    """The entry in ``path`` (whose bytes are ``data`` when the caller already read them), or None
+    after recording every problem; the one place a file becomes an Entry, for builds and stores."""
+    source = relative(path, config.root)
+    directory = collection_dir(config, name, collection)
+    if data is None:
         try:
             data = path.read_bytes()
         except OSError as exc:
             problems.error(source, f"cannot read: {exc.strerror}")
             return None
-        text = decode(data, source, problems)
-        if text is None:
-            return None
-        try:
-            parsed = parse(text)
-        except FrontMatterError as exc:
-            problems.error(source, exc.message, line=exc.line)
-            return None
-        before = len(problems.errors)
+    text = decode(data, source, problems)
+    if text is None:
+        return None
+    try:
+        parsed = parse(text)
+    except FrontMatterError as exc:
+        problems.error(source, exc.message, line=exc.line)
+        return None
+    before = len(problems.errors)
 
-        def line_of(key: str) -> int | None:
-            return parsed.lines.get((key,), 1)
+    def line_of(key: str) -> int | None:
+        return parsed.lines.get((key,), 1)
 
-        fields, extra = validate_fields(parsed.data, collection, source=source, line_of=line_of, problems=problems)
-        rel = path.relative_to(directory).with_suffix("")
-        if rel.name == "index" and len(rel.parts) > 1:
-            rel = rel.parent
-        slug = extra.get("slug", rel.name)
-        if not isinstance(slug, str) or not slug.strip():
-            problems.error(source, "slug must be text", line=line_of("slug"), field="slug")
-            slug = rel.name
-        if not is_slug(slug):
-            cleaned = slugify(slug)
-            if "slug" in extra:
-                problems.error(
-                    source,
-                    f"{slug!r} is not a URL-safe slug; use lowercase letters, digits and '-' (e.g. {cleaned!r})",
-                    line=line_of("slug"),
-                    field="slug",
-                )
-            slug = cleaned or "entry"
-        tz = ZoneInfo(self.config.site.timezone)
-        draft = self._system(extra, collection.draft_field, "boolean", source, line_of, problems, fields)
-        expires = self._system(extra, collection.expires_field, "datetime", source, line_of, problems, fields)
-        template = extra.get("template")
-        if template is not None and not isinstance(template, str):
-            problems.error(source, "template must be a template file name", line=line_of("template"), field="template")
-            template = None
-        if len(problems.errors) > before:
-            return None
-        date_value = fields.get(collection.date_field)
-        is_bundle = path.stem == "index" and path.parent != directory
-        bundle = tuple(
-            f.relative_to(path.parent).as_posix()
-            for f in (_walk(path.parent, None) if is_bundle else ())
-            if f.suffix.lower() not in CONTENT_SUFFIXES
+    fields, extra = validate_fields(parsed.data, collection, source=source, line_of=line_of, problems=problems)
+    slug = extra.get("slug", path_slug(path, directory))
+    if not isinstance(slug, str) or not slug.strip():
+        problems.error(source, "slug must be text", line=line_of("slug"), field="slug")
+    elif not is_slug(slug):
+        problems.error(
+            source,
+            f"{slug!r} is not a URL-safe slug; use lowercase letters, digits and '-' (e.g. {slugify(slug)!r})",
+            line=line_of("slug"),
+            field="slug",
         )
-        return Entry(
-            collection=name,
-            slug=slug,
-            fields=fields,
-            body=parsed.body,
-            source=SourceRef(source, parsed.body_line, {str(k[0]): v for k, v in parsed.lines.items() if len(k) == 1}),
-            content_hash=content_hash(data),
-            path=rel.parent.as_posix() if rel.parent.as_posix() != "." else "",
-            extra={k: v for k, v in extra.items() if k not in ("slug", "template", collection.draft_field, collection.expires_field)},
-            date=_aware(date_value, tz) if isinstance(date_value, (date, datetime)) else None,
-            expires=_aware(expires, tz),
-            draft=bool(draft),
-            template=template,
-            bundle_files=bundle,
-        )
+    tz = ZoneInfo(config.site.timezone)
+    draft = _system(extra, collection.draft_field, "boolean", source, line_of, problems, fields)
+    expires = _system(extra, collection.expires_field, "datetime", source, line_of, problems, fields)
+    template = extra.get("template")
+    if template is not None and not isinstance(template, str):
+        problems.error(source, "template must be a template file name", line=line_of("template"), field="template")
+        template = None
+    if len(problems.errors) > before:
+        return None
+    date_value = fields.get(collection.date_field)
+    rel = path.relative_to(directory)
+    folder = (rel.parent.parent if is_bundle(path, directory) else rel.parent).as_posix()
+    return Entry(
+        collection=name,
+        slug=slug,
+        fields=fields,
+        body=parsed.body,
+        source=SourceRef(source, parsed.body_line, {str(k[0]): v for k, v in parsed.lines.items() if len(k) == 1}),
+        content_hash=content_hash(data),
+        path=folder if folder != "." else "",
+        extra={k: v for k, v in extra.items() if k not in ("slug", "template", collection.draft_field, collection.expires_field)},
+        date=aware(date_value, tz) if isinstance(date_value, (date, datetime)) else None,
+        expires=aware(expires, tz),
+        draft=bool(draft),
+        template=template,
+        bundle_files=bundle_files(path, directory),
+    )
 
-    @staticmethod
-    def _system(extra: dict[str, Any], key: str, kind: str, source: str, line_of: Any, problems: Problems, fields: dict[str, Any]) -> Any:
-        """Read a system key (draft, expires) from the schema fields or, if undeclared, from extra."""
-        if key in fields:
-            return fields[key]
-        if key not in extra or extra[key] is None:
-            return None
-        try:
-            return check_value(extra[key], FieldSpec(type=kind))  # type: ignore[arg-type]
-        except FieldError as exc:
-            problems.error(source, str(exc), line=line_of(key), field=key)
-            return None
+
+def _system(extra: dict[str, Any], key: str, kind: str, source: str, line_of: Any, problems: Problems, fields: dict[str, Any]) -> Any:
+    """Read a system key (draft, expires) from the schema fields or, if undeclared, from extra."""
+    if key in fields:
+        return fields[key]
+    if key not in extra or extra[key] is None:
+        return None
+    try:
+        return check_value(extra[key], FieldSpec(type=kind))  # type: ignore[arg-type]
+    except FieldError as exc:
+        problems.error(source, str(exc), line=line_of(key), field=key)
+        return None
 
 
 def load_data(config: Config, problems: Problems) -> dict[str, Any]:

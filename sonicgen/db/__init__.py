@@ -1,0 +1,1 @@
+"""The SQLite databases sonicgen owns: careful connections and versioned migrations."""

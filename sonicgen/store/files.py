@@ -1,0 +1,503 @@
+"""The flat-file store: entries are Markdown files under ``content/<collection>/``.
+
+Reading goes through :func:`sonicgen.sources.files.read_entry`, the code the build uses, so
+the store and the build never disagree about a file.  An index (path → stat, entry), built
+on first use and refreshed by stat, spares ``get`` from re-reading every file; a file whose
+mtime is too recent to trust is read again.  A version is the sha256 of the file's bytes.
+
+Writes hold an exclusive lock (a thread lock plus ``flock`` on ``.sonicgen/files.lock``)
+from the version check until the change is recorded, so two writers in any processes cannot
+both pass the check; the file is replaced atomically, and an existing file keeps its format,
+comments and unknown keys (:mod:`sonicgen.store.rewrite`).  New entries go to
+``<collection dir>/<entry.path>/<slug>.md``; an existing entry stays in its file whatever
+``entry.path`` says.
+
+Bundles (``post/index.md``) are read, updated and deleted like other entries.  Deleting one
+removes ``index.md`` only (and the folder, if nothing else is left in it): the other files
+are the author's, and the store never deletes what it cannot restore.
+"""
+
+from __future__ import annotations
+
+import builtins
+import fcntl
+import os
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sonicgen.config import Config
+from sonicgen.config.schema import CollectionConfig
+from sonicgen.content.fields import aware, validate_fields
+from sonicgen.content.models import Entry, content_hash
+from sonicgen.content.urls import is_slug, slugify
+from sonicgen.errors import Problem, Problems
+from sonicgen.sources.files import bundle_files, collection_dir, content_files, is_bundle, path_slug, read_entry, relative
+from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError, collection_config
+from sonicgen.store.changelog import ChangeLog, Pending, Snapshot
+from sonicgen.store.query import run_query
+from sonicgen.store.rewrite import RewriteError, front_matter, render, same
+
+STATE_DIR = ".sonicgen"
+LOCK_FILE = "files.lock"
+CHANGES_DB = "changes.db"
+RACY_NS = 2_000_000_000
+"""A file modified this close to when it was last read may have changed again within the same
+timestamp tick, with the same size, invisibly to stat; such files are read again."""
+
+
+DEFAULT_QUERY = Query()
+
+
+def _racy(mtime_ns: int, checked_ns: int) -> bool:
+    return mtime_ns >= checked_ns - RACY_NS
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    """One content file as last read: its stat, bundle listing, version, the slug it claims
+    (its name's when it is invalid), and the entry or the problems that stopped it."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    bundle: tuple[str, ...]
+    read_ns: int
+    version: str
+    slug: str
+    entry: Entry | None
+    problems: tuple[Problem, ...]
+
+    def unchanged(self, st: os.stat_result, bundle: tuple[str, ...]) -> bool:
+        return (self.size, self.mtime_ns, self.bundle) == (st.st_size, st.st_mtime_ns, bundle) and not _racy(st.st_mtime_ns, self.read_ns)
+
+
+@dataclass
+class _Index:
+    """The files of one collection in build order, and which file holds each slug (the first, as in a build)."""
+
+    files: dict[Path, _File]
+    slugs: dict[str, _File]
+
+    @classmethod
+    def of(cls, files: dict[Path, _File]) -> _Index:
+        slugs: dict[str, _File] = {}
+        for file in files.values():
+            slugs.setdefault(file.slug, file)
+        return cls(files, slugs)
+
+    def put(self, file: _File) -> None:
+        self.files[file.path] = file
+        holder = self.slugs.get(file.slug)
+        if holder is None or holder.path == file.path:
+            self.slugs[file.slug] = file
+
+
+class FilesStore:
+    """The Store of every collection whose source is ``files`` (safe to share between threads)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._state = config.root / STATE_DIR
+        self._mutex = threading.RLock()
+        self._indexes: dict[str, _Index] = {}
+        self._changelog: ChangeLog | None = None
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def entries(self, collection: str, problems: Problems) -> Iterator[Entry]:
+        with self._mutex:
+            files = builtins.list(self._refresh(collection).files.values())
+        for file in files:
+            problems.extend(file.problems)
+        return iter([file.entry for file in files if file.entry is not None])
+
+    def list(self, collection: str, query: Query = DEFAULT_QUERY) -> Listing:
+        spec = self._spec(collection)
+        with self._mutex:
+            holders = builtins.list(self._refresh(collection).slugs.values())
+        return run_query((Stored(f.entry, f.version) for f in holders if f.entry is not None), spec, query)
+
+    def get(self, collection: str, slug: str) -> Stored:
+        self._spec(collection)
+        with self._mutex:
+            found = self._lookup(collection, slug)
+        if found is None:
+            raise NotFound(f"no entry {slug!r} in collection {collection!r}")
+        if found.entry is None:
+            raise StoreError(_unreadable(found))
+        return Stored(found.entry, found.version)
+
+    # Writing ---------------------------------------------------------------------------------
+
+    def save(self, entry: Entry, *, expected: str | None = ANY) -> Stored:
+        """Create or update ``entry``; see :class:`~sonicgen.store.base.Store`.  The body's line
+        endings are normalised to ``\\n`` (an existing file keeps its own on disk)."""
+        spec = self._spec(entry.collection)
+        if not isinstance(entry.slug, str) or not is_slug(entry.slug):
+            example = slugify(str(entry.slug)) or "my-entry"
+            raise StoreError(f"{entry.slug!r} is not a URL-safe slug; use lowercase letters, digits and '-' (e.g. {example!r})")
+        body = entry.body.replace("\r\n", "\n").replace("\r", "\n")
+        with self._exclusive():
+            found = self._lookup(entry.collection, entry.slug)
+            current = self._read(found.path) if found is not None else None
+            path = found.path if found is not None and current is not None else self._new_path(entry, spec)
+            rel = relative(path, self.config.root)
+            fields, extra = self._validate(entry, spec, rel)
+            _check(expected, content_hash(current) if current is not None else None, entry.collection, entry.slug)
+            if current is None and path.exists():
+                raise StoreError(f"{rel}: a file is already there and holds another entry; choose another slug or path")
+            try:
+                raw = front_matter(current) if current is not None else {}
+                before = read_entry(self.config, entry.collection, spec, path, Problems(), data=current) if current is not None else None
+                data = render(current, self._front(entry, spec, fields, extra, raw, before), body)
+            except RewriteError as exc:
+                raise StoreError(f"{rel}: {exc}") from None
+            saved, problems = self._verify(entry, spec, path, data, fields, extra, body)
+            log = self._log()  # opened before writing, so a database that cannot be opened changes nothing
+            started = time.time_ns()
+            written = _write_atomically(path, data, rel)
+            size, mtime, version = written.st_size, written.st_mtime_ns, saved.content_hash
+            self._put(entry.collection, _File(path, size, mtime, saved.bundle_files, started, version, saved.slug, saved, problems))
+            snapshot = Snapshot(entry.collection, rel, saved.slug, size, mtime, version, started)
+            log.apply([Pending(entry.collection, saved.slug, "save", version)], upserts=[snapshot])
+        return Stored(saved, version)
+
+    def delete(self, collection: str, slug: str, *, expected: str | None = ANY) -> None:
+        """Remove the entry's file (a bundle's ``index.md`` only; see the module docstring)."""
+        spec = self._spec(collection)
+        with self._exclusive():
+            found = self._lookup(collection, slug)
+            current = self._read(found.path) if found is not None else None
+            if found is None or current is None:
+                raise NotFound(f"no entry {slug!r} in collection {collection!r}")
+            _check(expected, content_hash(current), collection, slug)
+            rel = relative(found.path, self.config.root)
+            log = self._log()
+            try:
+                found.path.unlink()
+            except OSError as exc:
+                raise StoreError(f"{rel}: cannot delete: {exc.strerror}; nothing was changed") from None
+            _fsync_dir(found.path.parent)
+            if is_bundle(found.path, collection_dir(self.config, collection, spec)):
+                with suppress(OSError):
+                    found.path.parent.rmdir()  # only succeeds when nothing else is left
+            index = self._indexes[collection]
+            del index.files[found.path]
+            self._indexes[collection] = index = _Index.of(index.files)
+            other = index.slugs.get(slug)  # a duplicate that the build will now use
+            change = Pending(collection, slug, "save", other.version) if other is not None else Pending(collection, slug, "delete", None)
+            log.apply([change], removals=[(collection, rel)])
+
+    # Change feed -----------------------------------------------------------------------------
+
+    def changes(self, since: int = 0) -> builtins.list[Change]:
+        """Changes after ``since``, once edits made outside the store are recorded; the first scan
+        of a site records each file already there as a save."""
+        with self._exclusive():
+            log = self._log()
+            self._scan(log)
+            return log.since(since)
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._changelog is not None:
+                self._changelog.close()
+                self._changelog = None
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _spec(self, collection: str) -> CollectionConfig:
+        spec = collection_config(self.config, collection)
+        if spec.source != "files":
+            raise StoreError(f"collection {collection!r} is stored in {spec.source}, not in files; use open_store() to reach it")
+        return spec
+
+    def _file(self, collection: str, spec: CollectionConfig, directory: Path, path: Path, known: _File | None) -> _File | None:
+        """``known`` if the file did not change, else the file read again (None: it is gone)."""
+        started = time.time_ns()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        bundle = bundle_files(path, directory)
+        if known is not None and known.unchanged(st, bundle):
+            return known
+        data: bytes | None
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            data = None  # read_entry tries again and reports why it cannot
+        problems = Problems()
+        entry = read_entry(self.config, collection, spec, path, problems, data=data)
+        version = content_hash(data) if data is not None else ""
+        slug = entry.slug if entry is not None else path_slug(path, directory)
+        return _File(path, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))
+
+    def _refresh(self, collection: str) -> _Index:
+        spec = self._spec(collection)
+        old = self._indexes.get(collection)
+        files: dict[Path, _File] = {}
+        directory = collection_dir(self.config, collection, spec)
+        for path in content_files(directory):
+            file = self._file(collection, spec, directory, path, old.files.get(path) if old is not None else None)
+            if file is not None:
+                files[path] = file
+        self._indexes[collection] = index = _Index.of(files)
+        return index
+
+    def _lookup(self, collection: str, slug: str) -> _File | None:
+        """The file holding ``slug``: one stat when the index knows it and it still holds it, else a rescan."""
+        index = self._indexes.get(collection)
+        known = index.slugs.get(slug) if index is not None else None
+        if known is not None:
+            spec = self._spec(collection)
+            file = self._file(collection, spec, collection_dir(self.config, collection, spec), known.path, known)
+            if file is not None and file.slug == slug:
+                self._put(collection, file)
+                return file
+        return self._refresh(collection).slugs.get(slug)
+
+    def _put(self, collection: str, file: _File) -> None:
+        index = self._indexes.get(collection)
+        if index is not None:
+            index.put(file)
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"{relative(path, self.config.root)}: cannot read: {exc.strerror}") from None
+
+    def _new_path(self, entry: Entry, spec: CollectionConfig) -> Path:
+        """Where a new entry's file goes (``entry.path`` under the collection's folder), refusing unsafe folder names."""
+        parts = [part for part in entry.path.split("/") if part] if entry.path else []
+        unsafe = [part for part in parts if not is_slug(part)]
+        if unsafe:
+            raise StoreError(f"path {entry.path!r}: folder {unsafe[0]!r} is not URL-safe; use lowercase letters, digits and '-'")
+        if entry.slug == "index" and parts:
+            raise StoreError("slug 'index' inside a folder would turn the folder into a bundle; choose another slug")
+        return collection_dir(self.config, entry.collection, spec).joinpath(*parts, f"{entry.slug}.md")
+
+    @staticmethod
+    def _validate(entry: Entry, spec: CollectionConfig, source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Schema fields (normalised, defaults applied) and the extra keys to keep, or StoreError naming each bad field.
+
+        Keys of ``entry.fields`` the schema does not know are kept as extra keys; system keys
+        (slug, template, draft, expires) come from the Entry's attributes, not from ``extra``.
+        """
+        system = {"slug", "template", spec.draft_field, spec.expires_field} - set(spec.fields)
+        extra = {k: v for k, v in [*entry.extra.items(), *entry.fields.items()] if k not in spec.fields and k not in system}
+        raw = {**extra, **{k: v for k, v in entry.fields.items() if k in spec.fields and v is not None}}
+        problems = Problems()
+        fields, _ = validate_fields(raw, spec, source=source, line_of=lambda _: None, problems=problems)
+        if entry.template is not None and not isinstance(entry.template, str):
+            problems.error(source, "must be a template file name", field="template")
+        if problems.errors:
+            raise StoreError("; ".join(str(p) for p in problems.errors))
+        return fields, extra
+
+    def _front(
+        self,
+        entry: Entry,
+        spec: CollectionConfig,
+        fields: dict[str, Any],
+        extra: dict[str, Any],
+        raw: dict[str, Any],
+        current: Entry | None,
+    ) -> dict[str, Any]:
+        """The front matter to write: values that read the same as the file's current ones keep
+        their current text (a date written as text, an omitted default), the rest are new."""
+        front: dict[str, Any] = {}
+
+        def put(key: str, value: Any, unchanged: bool, omit: bool) -> None:
+            if unchanged:
+                if key in raw:
+                    front[key] = raw[key]
+            elif not omit:
+                front[key] = value
+
+        for name in spec.fields:
+            put(name, fields[name], current is not None and same(current.fields.get(name), fields[name]), entry.fields.get(name) is None)
+        if "slug" in raw:
+            front["slug"] = raw["slug"]  # the file was found by this slug: it stays
+        put("template", entry.template, current is not None and current.template == entry.template, entry.template is None)
+        if spec.draft_field not in spec.fields:
+            put(spec.draft_field, entry.draft, current is not None and current.draft == entry.draft, not entry.draft)
+        if spec.expires_field not in spec.fields:
+            expires = self._expires(entry)
+            put(spec.expires_field, expires, current is not None and same(current.expires, expires), expires is None)
+        front.update(extra)
+        return front
+
+    def _expires(self, entry: Entry) -> Any:
+        return aware(entry.expires, ZoneInfo(self.config.site.timezone))
+
+    def _verify(
+        self, entry: Entry, spec: CollectionConfig, path: Path, data: bytes, fields: dict[str, Any], extra: dict[str, Any], body: str
+    ) -> tuple[Entry, tuple[Problem, ...]]:
+        """Read the new bytes back as the build will and insist they hold exactly what was saved."""
+        problems = Problems()
+        saved = read_entry(self.config, entry.collection, spec, path, problems, data=data)
+        if saved is None:
+            raise StoreError("; ".join(str(p) for p in problems.errors))
+        wanted: dict[str, tuple[Any, Any]] = {
+            "slug": (saved.slug, entry.slug),
+            "fields": (dict(saved.fields), fields),
+            "extra keys": (dict(saved.extra), extra),
+            "body": (saved.body, body),
+            "template": (saved.template, entry.template),
+        }
+        if spec.draft_field not in spec.fields:
+            wanted[spec.draft_field] = (saved.draft, entry.draft)
+        if spec.expires_field not in spec.fields:
+            wanted[spec.expires_field] = (saved.expires, self._expires(entry))
+        for what, (got, meant) in wanted.items():
+            if not same(got, meant):
+                raise StoreError(
+                    f"{relative(path, self.config.root)}: the {what} would not read back as saved ({got!r} instead of {meant!r}); "
+                    "nothing was written"
+                )
+        return saved, tuple(problems.items)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the store's write lock: across threads (the mutex) and processes (flock)."""
+        with self._mutex:
+            self._state.mkdir(parents=True, exist_ok=True)
+            with (self._state / LOCK_FILE).open("ab") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+                yield  # closing the file releases the lock
+
+    def _log(self) -> ChangeLog:
+        if self._changelog is None:
+            self._changelog = ChangeLog(self._state / CHANGES_DB, f"{STATE_DIR}/{CHANGES_DB}")
+        return self._changelog
+
+    def _scan(self, log: ChangeLog) -> None:
+        """Record as changes the files created, edited or deleted since the last scan or write."""
+        known = log.snapshots()
+        found: dict[tuple[str, str], Snapshot] = {}
+        touched: dict[tuple[str, str], None] = {}
+        for name, spec in self.config.site.collections.items():
+            if spec.source != "files":
+                continue
+            directory = collection_dir(self.config, name, spec)
+            for path in content_files(directory):
+                rel = relative(path, self.config.root)
+                old = known.get((name, rel))
+                snapshot = self._snapshot(name, spec, path, rel, old)
+                if snapshot is None:
+                    continue
+                found[(name, rel)] = snapshot
+                if old is None or (old.hash, old.slug) != (snapshot.hash, snapshot.slug):
+                    touched[(name, snapshot.slug)] = None
+                    if old is not None:
+                        touched[(name, old.slug)] = None
+        removals = [key for key in known if key not in found]
+        for name, rel in removals:
+            touched[(name, known[(name, rel)].slug)] = None
+        holders: dict[tuple[str, str], str] = {}
+        for snapshot in found.values():
+            holders.setdefault((snapshot.collection, snapshot.slug), snapshot.hash)
+        pending = [
+            Pending(name, slug, "save", holders[(name, slug)], only_if_new=True)
+            if (name, slug) in holders
+            else Pending(name, slug, "delete", None, only_if_new=True)
+            for name, slug in touched
+        ]
+        upserts = [snapshot for key, snapshot in found.items() if snapshot is not known.get(key)]
+        if pending or upserts or removals:
+            log.apply(pending, upserts, removals)
+
+    def _snapshot(self, collection: str, spec: CollectionConfig, path: Path, rel: str, old: Snapshot | None) -> Snapshot | None:
+        """The file's snapshot: ``old`` when stat shows no change, else hashed (and parsed for its slug if the bytes changed)."""
+        started = time.time_ns()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        if old is not None and (old.size, old.mtime_ns) == (st.st_size, st.st_mtime_ns) and not _racy(st.st_mtime_ns, old.checked_ns):
+            return old
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return old  # unreadable for now: neither a change nor a deletion
+        version = content_hash(data)
+        if old is not None and old.hash == version:
+            slug = old.slug
+        else:
+            entry = read_entry(self.config, collection, spec, path, Problems(), data=data)
+            slug = entry.slug if entry is not None else path_slug(path, collection_dir(self.config, collection, spec))
+        return Snapshot(collection, rel, slug, st.st_size, st.st_mtime_ns, version, started)
+
+
+def _check(expected: str | None, version: str | None, collection: str, slug: str) -> None:
+    """Optimistic concurrency: ``expected`` is ANY, None (must not exist) or the version the writer read."""
+    what = f"{collection}/{slug}"
+    if expected is ANY:
+        return
+    if expected is None:
+        if version is not None:
+            raise Conflict(f"{what} already exists; read it and save with its version to update it", version)
+    elif version is None:
+        raise NotFound(f"{what} does not exist (any more); save with expected=None to create it")
+    elif expected != version:
+        raise Conflict(f"{what} changed since version {expected}; read it again and reapply the change", version)
+
+
+def _unreadable(file: _File) -> str:
+    return "; ".join(str(p) for p in file.problems if p.is_error)
+
+
+def _write_atomically(path: Path, data: bytes, rel: str) -> os.stat_result:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never a part; the
+    data is on disk before the rename and the rename before we return.  Returns the new file's stat."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".sonicgen-", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise StoreError(f"{rel}: cannot write: {exc.strerror}; nothing was changed") from None
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            os.fsync(fh.fileno())
+            written = os.fstat(fh.fileno())
+        tmp.replace(path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"{rel}: cannot write: {exc.strerror or exc}; the file was left as it was") from None
+        raise
+    _fsync_dir(path.parent)
+    return written
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in ``folder`` durable (best effort: not every file system allows it)."""
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
