@@ -4,14 +4,15 @@ Two figures. First, the registry alone: nanoseconds per ``pipe`` dispatch with n
 handlers and with ``--plugins`` trivial handlers. Second, whole builds of SITE_DIR (make
 one with ``bench/generate.py``) as separate processes, without and with ``--plugins``
 local plugins that each handle every per-entry and per-page hook (``content:loaded``,
-``render:context``, ``render:html``); runs alternate between the two so machine noise
-hits both alike, and the medians are compared, as wall time and as CPU time (user +
+``render:context``, ``render:html``); runs alternate between the two (and which goes
+first) so machine noise hits both alike, and the medians are compared, as wall time and as CPU time (user +
 system of the build process, which other load on the machine disturbs much less).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -66,10 +67,14 @@ def main() -> None:
             (extra / "plugins" / f"bench_noop_{n}.py").write_text(PLUGIN.format(n=n))
         wall: dict[str, list[float]] = {"bare": [], "plugins": []}
         cpu: dict[str, list[float]] = {"bare": [], "plugins": []}
-        for _ in range(args.runs):
-            for label, site in (("bare", bare), ("plugins", extra)):
+        pairs = [("bare", bare), ("plugins", extra)]
+        for round_ in range(args.runs):
+            # Alternate which goes first, and flush the previous build's writes before timing the
+            # next: otherwise the second build of each pair pays for the first one's dirty pages.
+            for label, site in pairs if round_ % 2 == 0 else pairs[::-1]:
                 out = Path(tmp) / f"dist-{label}"
                 shutil.rmtree(out, ignore_errors=True)
+                os.sync()
                 seconds, cpu_seconds, _ = run_build_cpu(site, out)
                 wall[label].append(seconds)
                 cpu[label].append(cpu_seconds)

@@ -115,3 +115,14 @@ def test_migrate_status_dry_run_apply_and_refusal(tmp_path):
     refused = run(site, "migrate")
     assert refused.exit_code == 1
     assert "rating" in refused.output and "Traceback" not in refused.output
+
+
+def test_a_broken_content_db_fails_the_build_cleanly_and_is_left_alone(tmp_path):
+    site = golden_copy(tmp_path)
+    set_source(site, "notes", "sqlite")
+    (site / "content.db").write_text("these are my notes, not a database\n")
+    result = run(site, "build")
+    assert result.exit_code == 1
+    assert "content.db: not a SQLite database" in result.output and "Traceback" not in result.output
+    assert (site / "content.db").read_text() == "these are my notes, not a database\n"
+    assert not (site / "dist").exists()

@@ -66,7 +66,10 @@ def new_entry(
         known = ", ".join(config.site.collections) or "none"
         raise ScaffoldError(f"{config.source}: no collection named {collection!r} (collections: {known})")
     if spec.source != "files":
-        raise ScaffoldError(f"collection {collection!r} is stored in SQLite; add entries through the API or `sonicgen content`")
+        raise ScaffoldError(
+            f"collection {collection!r} is stored in SQLite; write Markdown files in content/{collection}/ "
+            f"and run `sonicgen content import {collection} --from files`, or use the write API"
+        )
     slug = slugify(title)
     if not slug:
         raise ScaffoldError(f"cannot make a URL slug from {title!r}; use a title with letters or digits")

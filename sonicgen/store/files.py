@@ -75,8 +75,11 @@ class _File:
     entry: Entry | None
     problems: tuple[Problem, ...]
 
+    def same_stat(self, st: os.stat_result, bundle: tuple[str, ...]) -> bool:
+        return (self.size, self.mtime_ns, self.bundle) == (st.st_size, st.st_mtime_ns, bundle)
+
     def unchanged(self, st: os.stat_result, bundle: tuple[str, ...]) -> bool:
-        return (self.size, self.mtime_ns, self.bundle) == (st.st_size, st.st_mtime_ns, bundle) and not _racy(st.st_mtime_ns, self.read_ns)
+        return self.same_stat(st, bundle) and not _racy(st.st_mtime_ns, self.read_ns)
 
 
 @dataclass
@@ -237,6 +240,8 @@ class FilesStore:
             return None
         except OSError:
             data = None  # read_entry tries again and reports why it cannot
+        if known is not None and data is not None and known.same_stat(st, bundle) and content_hash(data) == known.version:
+            return known  # only too recent to trust by stat, and the bytes prove it unchanged: no need to parse
         problems = Problems()
         entry = read_entry(self.config, collection, spec, path, problems, data=data)
         version = content_hash(data) if data is not None else ""
