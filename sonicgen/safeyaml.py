@@ -13,6 +13,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser when PyYAML was built with it (several times faster); the same safe constructors either way.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 
@@ -112,8 +115,21 @@ def _too_deep_line(text: str, first_line: int) -> int | None:
 
 
 def load(text: str, *, first_line: int = 1) -> LoadedYaml:
-    """Load one YAML document from ``text``; ``first_line`` is where the text starts in its file."""
-    loader = yaml.SafeLoader(text)
+    """Load one YAML document from ``text``; ``first_line`` is where the text starts in its file.
+
+    The fast parser reads valid documents; a document it rejects is parsed again by PyYAML's
+    own, whose error marks point at the line that is wrong rather than where parsing stopped.
+    """
+    if _Loader is yaml.SafeLoader:
+        return _load(text, first_line, yaml.SafeLoader)
+    try:
+        return _load(text, first_line, _Loader)
+    except YamlError:
+        return _load(text, first_line, yaml.SafeLoader)
+
+
+def _load(text: str, first_line: int, loader_class: type[yaml.SafeLoader]) -> LoadedYaml:
+    loader = loader_class(text)
     try:
         try:
             node = loader.get_single_node()

@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sonicgen.build.parallel import available_cores, fork_map, slices
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.config import Config, load_config
 from sonicgen.content.fields import check_defaults
-from sonicgen.content.graph import SiteGraph, build_graph
-from sonicgen.content.markup import MarkdownRenderer, create_markdown, pygments_css
+from sonicgen.content.graph import Doc, SiteGraph, build_graph
+from sonicgen.content.markup import MarkdownRenderer, Rendered, create_markdown, pygments_css
 from sonicgen.content.outputs import BuildSummary, File, Output, Page
 from sonicgen.content.urls import UrlError, base_path
 from sonicgen.errors import BuildError, PluginError, Problem, Problems
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.registry import Tracer
-from sonicgen.output.writer import OutputWriter
+from sonicgen.output.writer import OutputWriter, Record
 from sonicgen.render.assets import site_static, theme_assets
 from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment
 from sonicgen.render.theme import theme_dir
@@ -39,6 +40,11 @@ class BuildOptions:
     strict: bool = False
     now: datetime | None = None
     hook_tracer: Tracer | None = None
+    jobs: int | None = None  # worker processes; None: one per available core
+
+
+PAGES_PER_WORKER = 150
+"""Below this many outputs per worker, forking costs more than it saves."""
 
 
 @dataclass
@@ -113,6 +119,88 @@ def _dedupe(failures: list[Problem]) -> list[Problem]:
     return out
 
 
+def _workers(asked: int | None, tasks: int) -> int:
+    """``--jobs`` as given; by default one worker per core, but only as many as the work is worth."""
+    if asked is not None:
+        return max(1, min(asked, tasks))
+    return max(1, min(available_cores(), tasks // PAGES_PER_WORKER))
+
+
+def _plugin_failure(exc: PluginError, root: Path) -> BuildError:
+    return BuildError([exc.problem(root)])
+
+
+def _prerender(docs: list[Doc], jobs: int, root: Path, progress: Progress) -> None:
+    """Render every published body in worker processes first, so nothing later waits on Markdown."""
+    parts = slices(len(docs), jobs)
+
+    def work(index: int) -> list[Rendered] | BuildError:
+        try:
+            return [docs[n].rendered for n in parts[index]]
+        except PluginError as exc:  # a markdown:highlight handler failed
+            return _plugin_failure(exc, root)
+
+    for index, result in fork_map(work, len(parts), jobs):
+        if isinstance(result, BuildError):
+            raise result
+        for n, rendered in zip(parts[index], result, strict=True):
+            docs[n].provide(rendered)
+        progress.advance(len(result))
+
+
+Staged = tuple[int, Record, bool] | Problem
+
+
+def _render_all(
+    items: list[tuple[str, Output]],
+    renderer: PageRenderer,
+    writer: OutputWriter,
+    summary: BuildSummary,
+    jobs: int,
+    root: Path,
+    progress: Progress,
+) -> list[Problem]:
+    """Render and stage every output, in ``jobs`` processes; the same slices and results either way."""
+
+    def work(index: int) -> list[Staged] | BuildError:
+        out: list[Staged] = []
+        try:
+            for n in parts[index]:
+                path, output = items[n]
+                if isinstance(output, Page):
+                    try:
+                        out.append((n, *writer.stage(path, renderer.render(output).encode("utf-8"))))
+                    except TemplateFailure as failure:
+                        out.append(failure.problem)
+                else:
+                    out.append(
+                        (n, *writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable"))))
+                    )
+        except PluginError as exc:
+            return _plugin_failure(exc, root)
+        return out
+
+    parts = slices(len(items), jobs)
+    results = fork_map(work, len(parts), jobs) if jobs > 1 else ((index, work(index)) for index in range(len(parts)))
+    failures: list[Problem] = []
+    for _, result in results:
+        if isinstance(result, BuildError):
+            raise result
+        for staged in result:
+            if isinstance(staged, Problem):
+                failures.append(staged)
+                continue
+            n, record, written = staged
+            path, output = items[n]
+            writer.note(path, record, written)
+            if isinstance(output, Page):
+                summary.pages += 1
+            else:
+                summary.files += 1
+        progress.advance(len(result))
+    return failures
+
+
 def build(config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
     """Build the site configured at ``config_path``; raise BuildError on failure.
 
@@ -170,6 +258,11 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     )
     _fail(problems)
     registry.notify("site:collected", site=site)
+    docs = list(site.docs())
+    markdown_jobs = _workers(options.jobs, len(docs))
+    if markdown_jobs > 1:
+        progress.stage("Rendering Markdown", len(docs))
+        _prerender(docs, markdown_jobs, config.root, progress)
 
     outputs = _collect_outputs(site, plugins, problems)
     style = config.site.markdown
@@ -192,22 +285,13 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
         html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
     )
 
-    progress.stage("Rendering", len(by_path))
     writer = OutputWriter(out_dir, clean=options.clean)
-    failures: list[Problem] = []
     summary = BuildSummary(output_dir=str(out_dir))
+    items = list(by_path.items())
+    jobs = _workers(options.jobs, len(items))
     try:
-        for path, output in by_path.items():
-            if isinstance(output, Page):
-                try:
-                    writer.add(path, renderer.render(output).encode("utf-8"))
-                    summary.pages += 1
-                except TemplateFailure as failure:
-                    failures.append(failure.problem)
-            else:
-                writer.add(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
-                summary.files += 1
-            progress.advance()
+        progress.stage("Rendering", len(items))
+        failures = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
         problems.extend(_dedupe(failures))
         _fail(problems, strict=options.strict)
         progress.stage("Writing")

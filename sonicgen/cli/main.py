@@ -135,6 +135,7 @@ def cli() -> None:
 @click.option("-v", "--verbose", count=True, help="Show stages; -vv also traces every hook call.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 @click.option("--debug-hooks", is_flag=True, help="Trace every hook call with its plugin, priority and duration.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), help="Worker processes for rendering (default: one per available core).")
 def build_command(
     config_path: Path,
     drafts: bool,
@@ -146,11 +147,14 @@ def build_command(
     verbose: int,
     quiet: bool,
     debug_hooks: bool,
+    jobs: int | None,
 ) -> None:
     """Build the site into the output directory."""
     display = Display(-1 if quiet else verbose)
     tracer = display.hook_call if debug_hooks or verbose >= 2 else None
-    options = BuildOptions(drafts=drafts, future=future, base_url=base_url, out=out, clean=clean, strict=strict, hook_tracer=tracer)
+    options = BuildOptions(
+        drafts=drafts, future=future, base_url=base_url, out=out, clean=clean, strict=strict, hook_tracer=tracer, jobs=jobs
+    )
 
     def action() -> None:
         result = build(config_path, options, display)

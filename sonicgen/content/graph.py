@@ -87,6 +87,10 @@ class Doc:
             self._rendered = self._site.render_markdown(self.entry)
         return self._rendered
 
+    def provide(self, rendered: Rendered) -> None:
+        """Hand over a body rendered elsewhere (a worker process, a cache), so it is not rendered again."""
+        self._rendered = rendered
+
     @property
     def html(self) -> Markup:
         return Markup(self.rendered.html)

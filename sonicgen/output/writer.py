@@ -95,18 +95,30 @@ class OutputWriter:
 
     def add(self, path: str, data: bytes, *, type_: str | None = None, immutable: bool = False) -> None:
         """Stage ``data`` for ``path`` (relative, already checked to be inside the output)."""
+        self.note(path, *self.stage(path, data, type_=type_, immutable=immutable))
+
+    def stage(self, path: str, data: bytes, *, type_: str | None = None, immutable: bool = False) -> tuple[Record, bool]:
+        """Write ``data`` into the staging folder unless the output already has it; change no state.
+
+        Safe to call from worker processes: they stage files and hand back (record, staged)
+        for the parent to :meth:`note`.
+        """
         digest = hashlib.sha256(data).hexdigest()
         cache = "immutable" if immutable else "revalidate"
         record = Record(digest, len(data), type_ or content_type(path), cache)
-        self.records[path] = record
         old = self.previous.get(path)
-        target = self.out_dir / path
-        if old is not None and old.sha256 == digest and _size(target) == len(data):
-            return
+        if old is not None and old.sha256 == digest and _size(self.out_dir / path) == len(data):
+            return record, False
         staged = self.staging / path
         staged.parent.mkdir(parents=True, exist_ok=True)
         staged.write_bytes(data)
-        self.staged.append(path)
+        return record, True
+
+    def note(self, path: str, record: Record, staged: bool) -> None:
+        """Record a staged (or unchanged) output, in the process that will commit."""
+        self.records[path] = record
+        if staged:
+            self.staged.append(path)
 
     def commit(self) -> CommitResult:
         result = CommitResult(written=len(self.staged), unchanged=len(self.records) - len(self.staged))

@@ -1,0 +1,60 @@
+"""Fork-based parallel map for the build.
+
+Workers are forked once the site graph, templates and plugins are ready, so they inherit
+all of it and nothing but task numbers and results crosses a process boundary.  Each task
+is a slice of work chosen by index, which keeps the output independent of the number of
+workers and of the order in which they finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_work: Callable[[int], Any] | None = None
+
+
+def available_cores() -> int:
+    """CPUs this process may run on (its affinity), which containers often limit below os.cpu_count()."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run(index: int) -> Any:
+    assert _work is not None, "fork_map sets the work before forking"
+    return _work(index)
+
+
+def fork_map(work: Callable[[int], T], count: int, jobs: int) -> Iterator[tuple[int, T]]:
+    """``work(0) … work(count - 1)`` in ``jobs`` forked workers; yields ``(index, result)`` as each finishes.
+
+    ``work`` must return picklable values and report expected failures as values, not exceptions.
+    """
+    global _work
+    _work = work
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {pool.submit(_run, index): index for index in range(count)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    finally:
+        _work = None
+
+
+def slices(count: int, jobs: int, per_job: int = 4) -> list[range]:
+    """Split ``range(count)`` into about ``jobs * per_job`` contiguous slices (small enough to balance load)."""
+    parts = max(1, min(count, jobs * per_job))
+    size, extra = divmod(count, parts)
+    out, start = [], 0
+    for part in range(parts):
+        end = start + size + (1 if part < extra else 0)
+        out.append(range(start, end))
+        start = end
+    return out
