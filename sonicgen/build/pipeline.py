@@ -13,12 +13,15 @@ from pathlib import Path
 
 from sonicgen.build.parallel import available_cores, fork_map, slices
 from sonicgen.build.progress import Progress, Silent
+from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
+from sonicgen.build.state import open_state, state_path
 from sonicgen.config import Config, load_config
 from sonicgen.content.fields import check_defaults
 from sonicgen.content.graph import Doc, SiteGraph, build_graph
 from sonicgen.content.markup import MarkdownRenderer, Rendered, create_markdown, pygments_css
 from sonicgen.content.outputs import BuildSummary, File, Output, Page
 from sonicgen.content.urls import UrlError, base_path
+from sonicgen.db.connect import DatabaseError
 from sonicgen.errors import BuildError, PluginError, Problem, Problems
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.registry import Tracer
@@ -124,6 +127,18 @@ def _workers(asked: int | None, tasks: int) -> int:
     if asked is not None:
         return max(1, min(asked, tasks))
     return max(1, min(available_cores(), tasks // PAGES_PER_WORKER))
+
+
+def _render_cache(config: Config, plugins: SitePlugins, problems: Problems) -> RenderCache | None:
+    """The Markdown cache in the build state; a build still works (slower) when it cannot be opened."""
+    try:
+        return RenderCache(open_state(config), renderer_fingerprint(config, plugins))
+    except DatabaseError as exc:
+        problems.warn(
+            str(state_path(config).relative_to(config.root)),
+            f"{exc}; building without the render cache (delete .sonicgen/ to start afresh)",
+        )
+        return None
 
 
 def _plugin_failure(exc: PluginError, root: Path) -> BuildError:
@@ -258,11 +273,13 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     )
     _fail(problems)
     registry.notify("site:collected", site=site)
+    cache = _render_cache(config, plugins, problems)
     docs = list(site.docs())
-    markdown_jobs = _workers(options.jobs, len(docs))
+    fresh = cache.fill(docs) if cache is not None else docs
+    markdown_jobs = _workers(options.jobs, len(fresh))
     if markdown_jobs > 1:
-        progress.stage("Rendering Markdown", len(docs))
-        _prerender(docs, markdown_jobs, config.root, progress)
+        progress.stage("Rendering Markdown", len(fresh))
+        _prerender(fresh, markdown_jobs, config.root, progress)
 
     outputs = _collect_outputs(site, plugins, problems)
     style = config.site.markdown
@@ -292,12 +309,19 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     try:
         progress.stage("Rendering", len(items))
         failures = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
+        if cache is not None:
+            cache.store(fresh)  # even if the build fails: these renderings stay valid for the next one
         problems.extend(_dedupe(failures))
         _fail(problems, strict=options.strict)
         progress.stage("Writing")
         committed = writer.commit()
+        if cache is not None:
+            cache.prune()
+            summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
     finally:
         writer.abort()
+        if cache is not None:
+            cache.conn.close()
 
     summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
     summary.warnings = len(problems.warnings)

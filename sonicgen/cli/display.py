@@ -71,3 +71,5 @@ class Display:
             f"{s.written} written, {s.unchanged} unchanged, {s.removed} removed, "
             f"{s.warnings} warning{'s' if s.warnings != 1 else ''} → {s.output_dir}"
         )
+        if self.verbosity > 0:
+            self.info(f"Markdown: {s.markdown_rendered} rendered, {s.markdown_cached} from the cache")

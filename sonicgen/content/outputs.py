@@ -64,3 +64,5 @@ class BuildSummary:
     warnings: int = 0
     seconds: float = 0.0
     output_dir: str = ""
+    markdown_cached: int = 0  # bodies whose rendering came from the build state
+    markdown_rendered: int = 0

@@ -1,0 +1,87 @@
+"""The Markdown render cache in .sonicgen/state.db: reused when nothing it depends on changed, never stale."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+
+from conftest import BASIC_CONFIG, post, run, tree_digest
+
+
+def counts(output: str) -> tuple[int, int]:
+    match = re.search(r"Markdown: (\d+) rendered, (\d+) from the cache", output)
+    assert match, output
+    return int(match[1]), int(match[2])
+
+
+def build(site) -> tuple[int, int]:
+    result = run(site, "build", "-v")
+    assert result.exit_code == 0, result.output
+    return counts(result.output)
+
+
+def site_with_posts(make_site):
+    return make_site(
+        {f"content/posts/p{n}.md": post(f"P{n}", body=f"Body {n} with `code`.\n\n```python\nx = {n}\n```\n") for n in range(4)}
+    )
+
+
+def test_second_build_renders_nothing_and_matches_a_build_without_cache(make_site, tmp_path):
+    site = site_with_posts(make_site)
+    assert build(site) == (4, 0)
+    first = tree_digest(site / "dist")
+    assert build(site) == (0, 4)
+    assert tree_digest(site / "dist") == first
+    shutil.rmtree(site / ".sonicgen")
+    assert build(site) == (4, 0)
+    assert tree_digest(site / "dist") == first
+
+
+def test_an_edited_body_is_rendered_again_and_nothing_else(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    (site / "content/posts/p2.md").write_text(post("P2", body="A **new** body.\n"))
+    assert build(site) == (1, 3)
+    assert "A <strong>new</strong> body." in (site / "dist/posts/2024/p2/index.html").read_text()
+
+
+def test_renderer_settings_and_markdown_plugins_invalidate_the_cache(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    (site / "site.yaml").write_text(BASIC_CONFIG + "markdown:\n  highlight_style: monokai\n")
+    assert build(site) == (4, 0)
+    plugin = (
+        "from sonicgen import Plugin\n\n"
+        "def setup(ctx):\n"
+        "    ctx.hook('markdown:setup', lambda md: md.enable('replacements'))\n\n"
+        "plugin = Plugin(name='typo', version='{v}', setup=setup)\n"
+    )
+    (site / "plugins").mkdir()
+    (site / "plugins/typo.py").write_text(plugin.format(v="1.0.0"))
+    assert build(site) == (4, 0)
+    assert build(site) == (0, 4)
+    (site / "plugins/typo.py").write_text(plugin.format(v="1.1.0"))
+    assert build(site) == (4, 0)
+
+
+def test_renderings_no_build_uses_are_pruned(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    (site / "content/posts/p3.md").unlink()
+    build(site)
+    with sqlite3.connect(site / ".sonicgen/state.db") as conn:
+        assert conn.execute("SELECT count(*) FROM render_cache").fetchone()[0] == 3
+
+
+def test_a_damaged_state_database_only_costs_the_cache(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    (site / ".sonicgen/state.db").write_bytes(b"not a database at all")
+    for leftover in (site / ".sonicgen").glob("state.db-*"):
+        leftover.unlink()
+    result = run(site, "build", "-v")
+    assert result.exit_code == 0, result.output
+    assert ".sonicgen/state.db: warning: .sonicgen/state.db: not a SQLite database" in result.output
+    assert counts(result.output) == (0, 0)
+    assert run(site, "build", "--strict").exit_code == 1  # a warning like any other
