@@ -49,6 +49,19 @@ def test_feed_is_discoverable_from_pages(make_site):
     assert 'type="application/rss+xml"' in html and 'href="/posts/rss.xml"' in html
 
 
+def test_a_feed_without_entries_is_the_same_in_every_build(make_site, tmp_path):
+    """feedgen dates a feed without entries at the time it is made; ours never depends on when it is built."""
+    site = make_site({"content/posts/later.md": post("Later", "2099-01-01T00:00:00Z")})  # in the future: not published
+    for out in ("a", "b"):
+        assert run(site, "build", "--out", str(tmp_path / out)).exit_code == 0
+    for name in ("atom.xml", "rss.xml"):
+        data = (tmp_path / "a/posts" / name).read_bytes()
+        assert data == (tmp_path / "b/posts" / name).read_bytes()
+        feed = feedparser.parse(data)
+        assert not feed.bozo and feed.entries == [], feed.get("bozo_exception")
+    assert b"<updated>1970-01-01T00:00:00+00:00</updated>" in (tmp_path / "a/posts/atom.xml").read_bytes()
+
+
 def test_sitemap_validates_against_the_sitemaps_org_schema(make_site):
     site = make_site(posts(3))
     assert run(site, "build").exit_code == 0

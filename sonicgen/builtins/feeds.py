@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 import msgspec
@@ -14,6 +14,10 @@ from sonicgen import __version__
 from sonicgen.content.graph import Collection, Doc, SiteGraph
 from sonicgen.content.outputs import File
 from sonicgen.hooks.plugin import Plugin, PluginContext
+
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+"""When a feed without entries was updated: feedgen would say the time it is made, and the same
+sources must give the same bytes in every build (the incremental-build invariant)."""
 
 
 class FeedsConfig(msgspec.Struct, kw_only=True):
@@ -61,10 +65,9 @@ def _generator(site: SiteGraph, collection: Collection, docs: list[Doc], self_ro
         if site.author.email:
             author["email"] = site.author.email
         fg.author(author)
-    updated = max((d.date for d in docs if d.date), default=None)
-    if updated is not None:
-        fg.updated(updated)
-        fg.lastBuildDate(updated)
+    updated = max((d.date for d in docs if d.date), default=EMPTY_FEED_UPDATED)
+    fg.updated(updated)
+    fg.lastBuildDate(updated)
     for doc in docs:
         fe = fg.add_entry(order="append")
         fe.id(doc.permalink)
