@@ -106,7 +106,7 @@ def test_field_errors_say_what_was_expected(spec, value, message):
 def test_urls_cannot_leave_the_output_directory():
     assert output_path("/blog/x/") == "blog/x/index.html"
     assert output_path("/feed.xml") == "feed.xml"
-    for bad in ("/a/../b/", "/a/./b/", "relative/", "/a b/", "/a\\b/", "/a/%2e%2e/"):
+    for bad in ("/a/../b/", "/a/./b/", "relative/", "/a b/", "/a\\b/", "/a/%2e%2e/", "/a\n/b/"):
         with pytest.raises(UrlError):
             output_path(bad)
     assert expand_permalink("/blog/{year}/{slug}/", {"year": "2024", "slug": "../../etc"}) == "/blog/2024/etc/"

@@ -54,7 +54,7 @@ def normalize(url: str) -> str:
     trailing = url.endswith("/")
     parts = [p for p in url.split("/") if p]
     for part in parts:
-        if part in (".", "..") or not _SAFE_SEGMENT.match(part):
+        if part in (".", "..") or not _SAFE_SEGMENT.fullmatch(part):
             raise UrlError(f"URL {url!r} has an unsafe segment {part!r}")
     joined = "/" + "/".join(parts)
     return joined + "/" if trailing and parts else joined if parts else "/"
