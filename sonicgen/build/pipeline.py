@@ -274,57 +274,59 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     _fail(problems)
     registry.notify("site:collected", site=site)
     cache = _render_cache(config, plugins, problems)
-    docs = list(site.docs())
-    fresh = cache.fill(docs) if cache is not None else docs
-    markdown_jobs = _workers(options.jobs, len(fresh))
-    if markdown_jobs > 1:
-        progress.stage("Rendering Markdown", len(fresh))
-        _prerender(fresh, markdown_jobs, config.root, progress)
+    try:  # the state database stays open until the build ends, however it ends
+        docs = list(site.docs())
+        fresh = cache.fill(docs) if cache is not None else docs
+        markdown_jobs = _workers(options.jobs, len(fresh))
+        if markdown_jobs > 1:
+            progress.stage("Rendering Markdown", len(fresh))
+            _prerender(fresh, markdown_jobs, config.root, progress)
 
-    outputs = _collect_outputs(site, plugins, problems)
-    style = config.site.markdown
-    generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
-    assets = theme_assets(theme, config.root, generated)
-    outputs += assets.files
-    outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
-    by_path = _by_path(outputs, problems)
-    _fail(problems)
+        outputs = _collect_outputs(site, plugins, problems)
+        style = config.site.markdown
+        generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
+        assets = theme_assets(theme, config.root, generated)
+        outputs += assets.files
+        outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
+        by_path = _by_path(outputs, problems)
+        _fail(problems)
 
-    env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
-    registry.notify("render:env", env=env, config=config)
-    check_named_templates(env, site, problems)
-    _fail(problems)
-    renderer = PageRenderer(
-        env,
-        site,
-        config.root,
-        context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
-        html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
-    )
+        env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
+        registry.notify("render:env", env=env, config=config)
+        check_named_templates(env, site, problems)
+        _fail(problems)
+        renderer = PageRenderer(
+            env,
+            site,
+            config.root,
+            context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
+            html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
+        )
 
-    writer = OutputWriter(out_dir, clean=options.clean)
-    summary = BuildSummary(output_dir=str(out_dir))
-    items = list(by_path.items())
-    jobs = _workers(options.jobs, len(items))
-    try:
-        progress.stage("Rendering", len(items))
-        failures = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
-        if cache is not None:
-            cache.store(fresh)  # even if the build fails: these renderings stay valid for the next one
-        problems.extend(_dedupe(failures))
-        _fail(problems, strict=options.strict)
-        progress.stage("Writing")
-        committed = writer.commit()
-        if cache is not None:
-            cache.prune()
-            summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
+        writer = OutputWriter(out_dir, clean=options.clean)
+        summary = BuildSummary(output_dir=str(out_dir))
+        items = list(by_path.items())
+        jobs = _workers(options.jobs, len(items))
+        try:
+            progress.stage("Rendering", len(items))
+            failures = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
+            if cache is not None:
+                cache.store(fresh)  # even if the build fails: these renderings stay valid for the next one
+            problems.extend(_dedupe(failures))
+            _fail(problems, strict=options.strict)
+            progress.stage("Writing")
+            committed = writer.commit()
+            if cache is not None:
+                cache.prune()
+                summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
+        finally:
+            writer.abort()
+
+        summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
+        summary.warnings = len(problems.warnings)
+        summary.seconds = time.perf_counter() - started
+        registry.notify("build:done", summary=summary, config=config)
+        return BuildResult(summary, problems.warnings)
     finally:
-        writer.abort()
         if cache is not None:
             cache.conn.close()
-
-    summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
-    summary.warnings = len(problems.warnings)
-    summary.seconds = time.perf_counter() - started
-    registry.notify("build:done", summary=summary, config=config)
-    return BuildResult(summary, problems.warnings)
