@@ -85,3 +85,20 @@ def test_a_damaged_state_database_only_costs_the_cache(make_site):
     assert ".sonicgen/state.db: warning: .sonicgen/state.db: not a SQLite database" in result.output
     assert counts(result.output) == (0, 0)
     assert run(site, "build", "--strict").exit_code == 1  # a warning like any other
+
+
+def test_damaged_pages_inside_the_state_database_only_cost_the_cache(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    first = tree_digest(site / "dist")
+    state = site / ".sonicgen/state.db"
+    data = bytearray(state.read_bytes())
+    page = 4096
+    assert len(data) > 2 * page
+    data[page:] = b"\xff" * (len(data) - page)  # every page but the header is garbage
+    state.write_bytes(bytes(data))
+    result = run(site, "build", "-v")
+    assert result.exit_code == 0, result.output
+    assert "building without the render cache" in result.output and "Traceback" not in result.output
+    assert counts(result.output) == (0, 0)  # no cache, as when the file is not a database at all
+    assert tree_digest(site / "dist") == first

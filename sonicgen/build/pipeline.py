@@ -6,6 +6,7 @@ writing if any error was found, so the previous output stays untouched.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -132,13 +133,21 @@ def _workers(asked: int | None, tasks: int) -> int:
 def _render_cache(config: Config, plugins: SitePlugins, problems: Problems) -> RenderCache | None:
     """The Markdown cache in the build state; a build still works (slower) when it cannot be opened."""
     try:
-        return RenderCache(open_state(config), renderer_fingerprint(config, plugins))
-    except DatabaseError as exc:
-        problems.warn(
-            str(state_path(config).relative_to(config.root)),
-            f"{exc}; building without the render cache (delete .sonicgen/ to start afresh)",
-        )
+        conn = open_state(config)
+    except (DatabaseError, sqlite3.DatabaseError) as exc:
+        _cache_warning(config, problems, str(exc))
         return None
+    try:
+        return RenderCache(conn, renderer_fingerprint(config, plugins))
+    except sqlite3.DatabaseError as exc:  # damage beyond the header shows on the first read
+        conn.close()
+        _cache_warning(config, problems, str(exc))
+        return None
+
+
+def _cache_warning(config: Config, problems: Problems, damage: str) -> None:
+    where = str(state_path(config).relative_to(config.root))
+    problems.warn(where, f"{damage}; building without the render cache (delete .sonicgen/ to start afresh)")
 
 
 def _plugin_failure(exc: PluginError, root: Path) -> BuildError:
@@ -312,6 +321,8 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
             failures = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
             if cache is not None:
                 cache.store(fresh)  # even if the build fails: these renderings stay valid for the next one
+                if cache.damage is not None:
+                    _cache_warning(config, problems, cache.damage)
             problems.extend(_dedupe(failures))
             _fail(problems, strict=options.strict)
             progress.stage("Writing")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import version
 
 import msgspec
@@ -61,6 +61,7 @@ class RenderCache:
         self.served: list[str] = []
         self.hits = 0
         self.misses = 0
+        self.damage: str | None = None  # set when the database fails: the build goes on without it
 
     def key(self, body: str) -> str:
         return hashlib.sha256(f"{self.fingerprint}\n{body}".encode()).hexdigest()
@@ -73,11 +74,15 @@ class RenderCache:
             if key in self.memory:
                 found[key] = self.memory[key]
         wanted = [key for key in keys if key not in found]
-        for start in range(0, len(wanted), _BATCH):
-            batch = wanted[start : start + _BATCH]
-            marks = ",".join("?" * len(batch))
-            for row in self.conn.execute(f"SELECT key, value FROM render_cache WHERE key IN ({marks})", batch):
-                found[row["key"]] = _decoder.decode(row["value"])
+        try:
+            for start in range(0, len(wanted), _BATCH):
+                batch = wanted[start : start + _BATCH]
+                marks = ",".join("?" * len(batch))
+                for row in self.conn.execute(f"SELECT key, value FROM render_cache WHERE key IN ({marks})", batch):
+                    found[row["key"]] = _decoder.decode(row["value"])
+        except (sqlite3.DatabaseError, msgspec.DecodeError) as exc:
+            self.damage = str(exc)
+            found = {key: found[key] for key in keys if key in self.memory}
         missing = []
         for doc, key in zip(docs, keys, strict=True):
             rendered = found.get(key)
@@ -104,7 +109,7 @@ class RenderCache:
                 )
                 self.conn.executemany("UPDATE render_cache SET used = ? WHERE key = ?", [(self.build, key) for key in self.served])
 
-        retry_busy(write)
+        self._write(write)
 
     def prune(self) -> None:
         """Forget renderings that the build that just succeeded did not use."""
@@ -113,7 +118,15 @@ class RenderCache:
             with write_transaction(self.conn):
                 self.conn.execute("DELETE FROM render_cache WHERE used < ?", (self.build,))
 
-        retry_busy(write)
+        self._write(write)
+
+    def _write(self, write: Callable[[], None]) -> None:
+        if self.damage is not None:
+            return
+        try:
+            retry_busy(write)
+        except sqlite3.DatabaseError as exc:
+            self.damage = str(exc)
 
     def _remember(self, items: Iterable[tuple[str, Rendered]]) -> None:
         for key, rendered in items:

@@ -40,6 +40,6 @@ def open_state(config: Config) -> sqlite3.Connection:
     """The site's build state, created and migrated on first use."""
     path = state_path(config)
     label = path.relative_to(config.root).as_posix()
-    conn = open_db(path, synchronous="NORMAL", label=label)
+    conn = open_db(path, synchronous="NORMAL", label=label, verify=False)
     migrate(conn, MIGRATIONS, label)
     return conn

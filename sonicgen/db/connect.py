@@ -26,8 +26,14 @@ class DatabaseError(SonicgenError):
     """A database sonicgen owns cannot be used; the message names the file and what to do."""
 
 
-def open_db(path: Path, *, synchronous: Literal["FULL", "NORMAL"] = "FULL", label: str | None = None) -> sqlite3.Connection:
-    """Open (creating if absent) the database at ``path``; refuse files that are not SQLite or are damaged."""
+def open_db(
+    path: Path, *, synchronous: Literal["FULL", "NORMAL"] = "FULL", label: str | None = None, verify: bool = True
+) -> sqlite3.Connection:
+    """Open (creating if absent) the database at ``path``; refuse files that are not SQLite or are damaged.
+
+    ``verify`` reads every page (``quick_check``): right for a source of truth, too slow on every
+    build for a large cache, whose users handle damage when they meet it instead.
+    """
     name = label or str(path)
     if path.exists():
         with path.open("rb") as fh:
@@ -45,7 +51,7 @@ def open_db(path: Path, *, synchronous: Literal["FULL", "NORMAL"] = "FULL", labe
         retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
-        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+        check = conn.execute("PRAGMA quick_check").fetchone()[0] if verify else "ok"
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(
             f"{name}: cannot be read as a SQLite database ({exc}); restore it from a backup (nothing was changed)"
