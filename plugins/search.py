@@ -9,6 +9,7 @@ Markdown is parsed twice.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
@@ -71,7 +72,7 @@ def setup(ctx: PluginContext[SearchConfig]) -> None:
 
     def outputs(site: SiteGraph) -> Iterator[Page | File]:
         # Encoded when written, from each doc's cached render (shared with its page), not kept in memory.
-        yield File(INDEX_ROUTE, lambda: index(site), SOURCE, "application/json")
+        yield File(INDEX_ROUTE, partial(index, site), SOURCE, "application/json")
         yield Page(
             PAGE_ROUTE,
             ("search.html",),

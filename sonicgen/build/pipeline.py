@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from sonicgen.build.incremental import doc_versions, resolver, settings_fingerprint
 from sonicgen.build.parallel import available_cores, fork_map, slices
+from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
 from sonicgen.build.progress import Progress, Silent
+from sonicgen.build.record import record_build
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
 from sonicgen.build.state import open_state, state_path
 from sonicgen.config import Config, load_config
+from sonicgen.content.facts import Facts, definition
 from sonicgen.content.fields import check_defaults
 from sonicgen.content.graph import Doc, SiteGraph, build_graph
 from sonicgen.content.markup import MarkdownRenderer, Rendered, create_markdown, pygments_css
+from sonicgen.content.models import Entry, content_hash
 from sonicgen.content.outputs import BuildSummary, File, Output, Page
 from sonicgen.content.urls import UrlError, base_path
 from sonicgen.db.connect import DatabaseError
@@ -172,7 +179,21 @@ def _prerender(docs: list[Doc], jobs: int, root: Path, progress: Progress) -> No
         progress.advance(len(result))
 
 
-Staged = tuple[int, Record, bool] | Problem
+Staged = tuple[int, Record, bool, tuple[str, ...]] | Problem
+
+
+def _render_one(path: str, output: Output, renderer: PageRenderer, writer: OutputWriter) -> tuple[Record, bool, tuple[str, ...]]:
+    """Render and stage one output, recording the keys of everything it read."""
+    site = renderer.site
+    site.recorder = set()
+    try:
+        if isinstance(output, Page):
+            record, written = writer.stage(path, renderer.render(output).encode("utf-8"))
+        else:
+            record, written = writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
+        return record, written, tuple(sorted(site.recorder))
+    finally:
+        site.recorder = None
 
 
 def _render_all(
@@ -183,23 +204,19 @@ def _render_all(
     jobs: int,
     root: Path,
     progress: Progress,
-) -> list[Problem]:
-    """Render and stage every output, in ``jobs`` processes; the same slices and results either way."""
+) -> tuple[list[Problem], dict[str, tuple[str, ...]]]:
+    """Render and stage ``items`` in ``jobs`` processes (the same slices and results either way);
+    return the failures and what each output read."""
 
     def work(index: int) -> list[Staged] | BuildError:
         out: list[Staged] = []
         try:
             for n in parts[index]:
                 path, output = items[n]
-                if isinstance(output, Page):
-                    try:
-                        out.append((n, *writer.stage(path, renderer.render(output).encode("utf-8"))))
-                    except TemplateFailure as failure:
-                        out.append(failure.problem)
-                else:
-                    out.append(
-                        (n, *writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable"))))
-                    )
+                try:
+                    out.append((n, *_render_one(path, output, renderer, writer)))
+                except TemplateFailure as failure:
+                    out.append(failure.problem)
         except PluginError as exc:
             return _plugin_failure(exc, root)
         return out
@@ -207,6 +224,7 @@ def _render_all(
     parts = slices(len(items), jobs)
     results = fork_map(work, len(parts), jobs) if jobs > 1 else ((index, work(index)) for index in range(len(parts)))
     failures: list[Problem] = []
+    read: dict[str, tuple[str, ...]] = {}
     for _, result in results:
         if isinstance(result, BuildError):
             raise result
@@ -214,15 +232,16 @@ def _render_all(
             if isinstance(staged, Problem):
                 failures.append(staged)
                 continue
-            n, record, written = staged
+            n, record, written, keys = staged
             path, output = items[n]
             writer.note(path, record, written)
+            read[path] = keys
             if isinstance(output, Page):
                 summary.pages += 1
             else:
                 summary.files += 1
         progress.advance(len(result))
-    return failures
+    return failures, read
 
 
 def build(config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
@@ -270,74 +289,169 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in read_entries(config, problems)]
     data = load_data(config, problems)
     _fail(problems)
+    cache = _render_cache(config, plugins, problems)
+    try:  # the state database stays open until the build ends, however it ends
+        return _render_site(config, options, plugins, markdown, entries, data, cache, out_dir, theme, problems, progress, now, started)
+    finally:
+        if cache is not None:
+            cache.conn.close()
+
+
+def _render_site(
+    config: Config,
+    options: BuildOptions,
+    plugins: SitePlugins,
+    markdown: MarkdownRenderer,
+    entries: list[Entry],
+    data: Mapping[str, Any],
+    cache: RenderCache | None,
+    out_dir: Path,
+    theme: Path,
+    problems: Problems,
+    progress: Progress,
+    now: datetime,
+    started: float,
+) -> BuildResult:
+    registry = plugins.registry
+    render_body = cache.through(lambda body: markdown.render(body)) if cache is not None else lambda entry: markdown.render(entry.body)
     site = build_graph(
-        config,
-        entries,
-        render_markdown=lambda entry: markdown.render(entry.body),
-        data=data,
-        problems=problems,
-        now=now,
-        drafts=options.drafts,
-        future=options.future,
+        config, entries, render_markdown=render_body, data=data, problems=problems, now=now, drafts=options.drafts, future=options.future
     )
     _fail(problems)
     registry.notify("site:collected", site=site)
-    cache = _render_cache(config, plugins, problems)
-    try:  # the state database stays open until the build ends, however it ends
+
+    outputs = _collect_outputs(site, plugins, problems)
+    style = config.site.markdown
+    generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
+    assets = theme_assets(theme, config.root, generated)
+    outputs += assets.files
+    outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
+    by_path = _by_path(outputs, problems)
+    _fail(problems)
+
+    env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
+    registry.notify("render:env", env=env, config=config)
+    check_named_templates(env, site, problems)
+    _fail(problems)
+    renderer = PageRenderer(
+        env,
+        site,
+        config.root,
+        context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
+        html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
+    )
+
+    writer = OutputWriter(out_dir, clean=options.clean)
+    renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
+    planned = {path: definition(o) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)}
+    facts = Facts(site, lambda entry: cache.key(entry.body) if cache is not None else content_hash(entry.body.encode()))
+    resolve = resolver(facts, env, assets, renderer_fp)
+    versions = doc_versions(site, renderer_fp)
+    settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
+    plan = _plan(cache, settings, options, writer, planned, versions, facts, resolve)
+    if plan.fresh:
+        plan.versions = versions
+
+    summary = BuildSummary(output_dir=str(out_dir))
+    items = [(path, o) for path, o in by_path.items() if path not in planned or plan.is_stale(path)]
+    kept = [path for path in planned if not plan.is_stale(path)]
+    for path in kept:
+        writer.note(path, writer.previous[path], False)
+    stale_pages = sum(1 for path, _ in items if path in planned)
+    everything = plan.fresh or stale_pages > 2 * PAGES_PER_WORKER
+    prerendered: list[Doc] = []
+    if everything and cache is not None:  # most pages render: fill every body at once, render the rest in parallel
         docs = list(site.docs())
-        fresh = cache.fill(docs) if cache is not None else docs
+        fresh = cache.fill(docs)
         markdown_jobs = _workers(options.jobs, len(fresh))
         if markdown_jobs > 1:
             progress.stage("Rendering Markdown", len(fresh))
             _prerender(fresh, markdown_jobs, config.root, progress)
-
-        outputs = _collect_outputs(site, plugins, problems)
-        style = config.site.markdown
-        generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
-        assets = theme_assets(theme, config.root, generated)
-        outputs += assets.files
-        outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
-        by_path = _by_path(outputs, problems)
-        _fail(problems)
-
-        env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
-        registry.notify("render:env", env=env, config=config)
-        check_named_templates(env, site, problems)
-        _fail(problems)
-        renderer = PageRenderer(
-            env,
-            site,
-            config.root,
-            context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
-            html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
-        )
-
-        writer = OutputWriter(out_dir, clean=options.clean)
-        summary = BuildSummary(output_dir=str(out_dir))
-        items = list(by_path.items())
-        jobs = _workers(options.jobs, len(items))
-        try:
-            progress.stage("Rendering", len(items))
-            failures = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
-            if cache is not None:
-                cache.store(fresh)  # even if the build fails: these renderings stay valid for the next one
-                if cache.damage is not None:
-                    _cache_warning(config, problems, cache.damage)
-            problems.extend(_dedupe(failures))
-            _fail(problems, strict=options.strict)
-            progress.stage("Writing")
-            committed = writer.commit()
-            if cache is not None:
-                cache.prune()
-                summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
-        finally:
-            writer.abort()
-
-        summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
-        summary.warnings = len(problems.warnings)
-        summary.seconds = time.perf_counter() - started
-        registry.notify("build:done", summary=summary, config=config)
-        return BuildResult(summary, problems.warnings)
-    finally:
+            prerendered = fresh
+    jobs = _workers(options.jobs, len(items)) if everything else 1  # a few pages: forking costs more than it saves
+    try:
+        progress.stage("Rendering", len(items))
+        failures, read = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
         if cache is not None:
-            cache.conn.close()
+            cache.store(prerendered)  # even if the build fails: these renderings stay valid for the next one
+            if cache.damage is not None:
+                _cache_warning(config, problems, cache.damage)
+        problems.extend(_dedupe(failures))
+        _fail(problems, strict=options.strict)
+        progress.stage("Writing")
+        committed = writer.commit()
+        if cache is not None:
+            if everything:
+                cache.prune()
+            _record(
+                cache,
+                config,
+                problems,
+                plan,
+                {path: (planned[path], read[path]) for path in read if path in planned},
+                planned,
+                resolve,
+                settings,
+            )
+            summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
+    finally:
+        writer.abort()
+
+    summary.kept = len(kept)
+    summary.stale = {path: plan.stale[path] for path in read if path in plan.stale}
+    summary.pages += sum(1 for path in kept if isinstance(by_path[path], Page))
+    summary.files += sum(1 for path in kept if not isinstance(by_path[path], Page))
+    summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
+    summary.warnings = len(problems.warnings)
+    summary.seconds = time.perf_counter() - started
+    registry.notify("build:done", summary=summary, config=config)
+    return BuildResult(summary, problems.warnings)
+
+
+def _plan(
+    cache: RenderCache | None,
+    settings: str,
+    options: BuildOptions,
+    writer: OutputWriter,
+    planned: Mapping[str, str | None],
+    versions: Mapping[str, str],
+    facts: Facts,
+    resolve: Resolve,
+) -> Plan:
+    """What to render: everything without usable build state, else only what is stale."""
+    if cache is None or cache.damage is not None:
+        return full_plan(planned, "no build state")
+    if options.clean:
+        return full_plan(planned, "--clean")
+    try:
+        recorded = cache.conn.execute("SELECT value FROM meta WHERE name = 'settings'").fetchone()
+        if recorded is None or not writer.previous:
+            return full_plan(planned, "first build")
+        if recorded[0] != settings:
+            return full_plan(planned, "sonicgen, plugins, build options or site.yaml settings changed")
+        out = writer.out_dir
+        return plan_build(
+            cache.conn, planned, versions, facts.doc, resolve, lambda path: path in writer.previous and (out / path).is_file()
+        )
+    except sqlite3.DatabaseError as exc:
+        cache.damage = str(exc)
+        return full_plan(planned, "no build state")
+
+
+def _record(
+    cache: RenderCache,
+    config: Config,
+    problems: Problems,
+    plan: Plan,
+    rendered: Mapping[str, tuple[str | None, tuple[str, ...]]],
+    planned: Mapping[str, str | None],
+    resolve: Resolve,
+    settings: str,
+) -> None:
+    """Remember this build for the next; a state that cannot be written costs the next build time, never this one."""
+    if cache.damage is not None:
+        return
+    try:
+        record_build(cache.conn, plan, rendered, planned, resolve, settings)
+    except sqlite3.DatabaseError as exc:
+        _cache_warning(config, problems, str(exc))

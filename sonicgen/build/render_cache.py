@@ -4,12 +4,14 @@ A body's rendering depends only on its text and on how the renderer is set up (s
 markdown-it-py and Pygments versions, the site's Markdown options and base path, and the
 plugins that change Markdown with their versions and settings).  The key hashes all of
 that with the body, so a changed body or renderer misses and nothing stale is ever served.
-Entries no build has used since the previous one are pruned after each successful build.
+Renderings that a build needing every body did not use are pruned after it succeeds (an
+incremental build renders on demand and so cannot tell what is still used).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +23,7 @@ from sonicgen import __version__
 from sonicgen.config import Config
 from sonicgen.content.graph import Doc
 from sonicgen.content.markup import Rendered
+from sonicgen.content.models import Entry
 from sonicgen.db.connect import retry_busy, write_transaction
 from sonicgen.hooks.loader import SitePlugins
 
@@ -62,13 +65,44 @@ class RenderCache:
         self.hits = 0
         self.misses = 0
         self.damage: str | None = None  # set when the database fails: the build goes on without it
+        self.pending: list[tuple[str, Rendered]] = []  # rendered on demand, not yet stored
+        self._pid = os.getpid()
+
+    def through(self, render: Callable[[str], Rendered]) -> Callable[[Entry], Rendered]:
+        """``render`` behind the cache, for bodies rendered on demand (a small incremental build).
+
+        A forked worker has no connection of its own and renders without the cache.
+        """
+
+        def cached(entry: Entry) -> Rendered:
+            if os.getpid() != self._pid or self.damage is not None:
+                return render(entry.body)
+            key = self.key(entry.body)
+            found = self.memory.get(key)
+            if found is None:
+                try:
+                    row = self.conn.execute("SELECT value FROM render_cache WHERE key = ?", (key,)).fetchone()
+                    found = _decoder.decode(row["value"]) if row is not None else None
+                except (sqlite3.DatabaseError, msgspec.DecodeError) as exc:
+                    self.damage = str(exc)
+            if found is not None:
+                self.hits += 1
+                self.served.append(key)
+                self._remember([(key, found)])
+                return found
+            self.misses += 1
+            rendered = render(entry.body)
+            self.pending.append((key, rendered))
+            return rendered
+
+        return cached
 
     def key(self, body: str) -> str:
         return hashlib.sha256(f"{self.fingerprint}\n{body}".encode()).hexdigest()
 
     def fill(self, docs: Sequence[Doc]) -> list[Doc]:
         """Give ``docs`` their cached renderings; return the docs still to render."""
-        keys = [self.key(doc.entry.body) for doc in docs]
+        keys = [self.key(doc._entry.body) for doc in docs]
         found: dict[str, Rendered] = {}
         for key in keys:
             if key in self.memory:
@@ -92,13 +126,16 @@ class RenderCache:
                 doc.provide(rendered)
         self.served += found
         self.hits += len(docs) - len(missing)
-        self.misses += len(missing)
         self._remember(found.items())
         return missing
 
     def store(self, rendered_docs: Iterable[Doc]) -> None:
-        """Keep the renderings of ``rendered_docs`` and mark every body this build was served as used."""
-        rows = [(self.key(doc.entry.body), doc.rendered) for doc in rendered_docs]
+        """Keep the renderings of ``rendered_docs`` (rendered elsewhere) and of bodies rendered on
+        demand, and mark every body this build was served as used."""
+        rendered = [(self.key(doc._entry.body), doc.rendered) for doc in rendered_docs]
+        self.misses += len(rendered)
+        rows = [*self.pending, *rendered]
+        self.pending = []
         self._remember(rows)
 
         def write() -> None:
@@ -112,7 +149,7 @@ class RenderCache:
         self._write(write)
 
     def prune(self) -> None:
-        """Forget renderings that the build that just succeeded did not use."""
+        """Forget renderings that the build that just succeeded did not use; only after a build that filled every doc."""
 
         def write() -> None:
             with write_transaction(self.conn):

@@ -29,6 +29,24 @@ MIGRATIONS = (
             "CREATE INDEX render_cache_used ON render_cache (used)",
         ),
     ),
+    Migration(
+        "0002_dependencies",
+        "outputs with the facts each one read while it was rendered, and the doc versions those facts came from",
+        (
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+            """CREATE TABLE facts (
+                id INTEGER PRIMARY KEY,
+                key TEXT NOT NULL UNIQUE,
+                value TEXT NOT NULL,
+                doc TEXT
+            )""",
+            "CREATE INDEX facts_doc ON facts (doc)",
+            "CREATE TABLE outputs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, definition TEXT NOT NULL)",
+            "CREATE TABLE deps (output INTEGER NOT NULL, fact INTEGER NOT NULL, PRIMARY KEY (output, fact)) WITHOUT ROWID",
+            "CREATE INDEX deps_fact ON deps (fact)",
+            "CREATE TABLE docs (id TEXT PRIMARY KEY, version TEXT NOT NULL) WITHOUT ROWID",
+        ),
+    ),
 )
 
 

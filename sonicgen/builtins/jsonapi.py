@@ -8,6 +8,7 @@ entry with rendered HTML; ``/api/taxonomies/<t>/<term>.json`` lists a term's ent
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any
 
@@ -35,13 +36,20 @@ def _toc(items: list[TocItem]) -> list[dict[str, Any]]:
     return [{"id": i.id, "title": i.title, "level": i.level, "children": _toc(i.children)} for i in items]
 
 
+@dataclass(frozen=True)
 class Api:
-    """Routes and documents of the JSON API for one site."""
+    """Routes and documents of the JSON API for one site.
 
-    def __init__(self, site: SiteGraph, cfg: JsonApiConfig) -> None:
-        self.site = site
-        self.cfg = cfg
-        self.prefix = "/" + cfg.prefix.strip("/") + "/"
+    Documents are made when written, by bound methods of this (fingerprintable) object, so an
+    incremental build re-encodes only the documents whose recorded inputs changed.
+    """
+
+    site: SiteGraph
+    cfg: JsonApiConfig
+
+    @property
+    def prefix(self) -> str:
+        return "/" + self.cfg.prefix.strip("/") + "/"
 
     def entry_route(self, doc: Doc) -> str:
         return f"{self.prefix}collections/{doc.collection}/{doc.slug}.json"
@@ -144,17 +152,20 @@ class Api:
                 "application/json",
             )
             for term in terms:
-                docs = [d for d in term.docs if d.config.api]
-                body = {
-                    "data": {
-                        "name": term.name,
-                        "slug": term.slug,
-                        "url": site.absolute(term.route),
-                        "entries": [self.summary(d) for d in docs],
-                    },
-                    "meta": {"total": len(docs)},
-                }
-                yield File(self.term_route(term), _json(body), f"JSON API term {term.name!r}", "application/json")
+                yield File(self.term_route(term), partial(self.term, term), f"JSON API term {term.name!r}", "application/json")
+
+    def term(self, term: Term) -> bytes:
+        docs = [d for d in term.docs if d.config.api]
+        body = {
+            "data": {
+                "name": term.name,
+                "slug": term.slug,
+                "url": self.site.absolute(term.route),
+                "entries": [self.summary(d) for d in docs],
+            },
+            "meta": {"total": len(docs)},
+        }
+        return _json(body)
 
 
 def setup(ctx: PluginContext[JsonApiConfig]) -> None:

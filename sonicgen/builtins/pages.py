@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from sonicgen.content.graph import Doc, SiteGraph, paginate
 from sonicgen.content.outputs import File, Page
 from sonicgen.hooks.plugin import Plugin, PluginContext
+
+
+def _describe(doc: Doc) -> str:
+    return doc.description
 
 
 def entry_page(doc: Doc) -> Page:
@@ -21,7 +26,7 @@ def entry_page(doc: Doc) -> Page:
         "entry",
         doc.title,
         doc.entry.source.path,
-        description=doc.description,
+        description=partial(_describe, doc),
         sitemap=c.sitemap,
         lastmod=lastmod if hasattr(lastmod, "isoformat") else None,
     )

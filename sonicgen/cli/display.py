@@ -5,6 +5,7 @@ Rich honours ``NO_COLOR`` and drops colour and live display when output is not a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sonicgen.content.outputs import BuildSummary
 from sonicgen.errors import Problem
 from sonicgen.hooks.registry import Handler
+
+REASONS_SHOWN = 10
+"""Distinct reasons ``build -v`` lists for re-rendering; ``-vv`` lists all."""
 
 
 class Display:
@@ -73,3 +77,11 @@ class Display:
         )
         if self.verbosity > 0:
             self.info(f"Markdown: {s.markdown_rendered} rendered, {s.markdown_cached} from the cache")
+            self.info(f"Re-rendered {len(s.stale)} of {len(s.stale) + s.kept} pages and generated files; {s.kept} were up to date")
+            reasons = Counter(s.stale.values())
+            example = {why: path for path, why in sorted(s.stale.items(), reverse=True)}
+            shown = reasons.most_common() if self.verbosity > 1 else reasons.most_common(REASONS_SHOWN)
+            for why, count in shown:
+                self.info(f"  {count} × {why} (e.g. {example[why]})" if count > 1 else f"  {example[why]}: {why}")
+            if len(reasons) > len(shown):
+                self.info(f"  … and {len(reasons) - len(shown)} more reasons (-vv lists them all)")

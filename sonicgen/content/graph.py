@@ -24,68 +24,158 @@ from sonicgen.errors import Problems
 RenderFn = Callable[[Entry], Rendered]
 
 
-class Doc:
-    """An entry as published: its URL, neighbours, terms and (lazily) rendered body."""
+class Recorded(Mapping[str, Any]):
+    """A mapping that notes which keys a page read (``prefix + key``), or ``prefix + "*"`` for all of them."""
 
-    __slots__ = ("_rendered", "_site", "entry", "next", "prev", "route", "terms")
+    __slots__ = ("_data", "_prefix", "_site")
+
+    def __init__(self, data: Mapping[str, Any], site: SiteGraph, prefix: str) -> None:
+        self._data = data
+        self._site = site
+        self._prefix = prefix
+
+    def __getitem__(self, key: str) -> Any:
+        self._site.note(self._prefix + str(key))
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        self._site.note(self._prefix + str(key))
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        self._site.note(self._prefix + "*")
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        self._site.note(self._prefix + "*")
+        return len(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        self._site.note(self._prefix + "*")
+        return dict(self._data) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Doc:
+    """An entry as published: its URL, neighbours, terms and (lazily) rendered body.
+
+    Every public attribute notes what it reveals (``d:<collection>/<slug>:<aspect>``) in the
+    site's recorder, so a page's recorded inputs are exactly what its template read.
+    """
+
+    __slots__ = ("_entry", "_id", "_next", "_prev", "_rendered", "_route", "_site", "_terms")
 
     def __init__(self, entry: Entry, route: str, site: SiteGraph) -> None:
-        self.entry = entry
-        self.route = route
+        self._entry = entry
+        self._id = f"{entry.collection}/{entry.slug}"
+        self._route = route
         self._site = site
         self._rendered: Rendered | None = None
-        self.prev: Doc | None = None
-        self.next: Doc | None = None
-        self.terms: dict[str, list[Term]] = {}
+        self._prev: Doc | None = None
+        self._next: Doc | None = None
+        self._terms: dict[str, list[Term]] = {}
 
     def __repr__(self) -> str:
-        return f"<Doc {self.entry.collection}/{self.entry.slug}>"
+        return f"<Doc {self._id}>"
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when no slot or property matches: schema fields read like attributes.
-        fields = object.__getattribute__(self, "entry").fields
+        if name.startswith("__"):
+            raise AttributeError(name)
+        fields = object.__getattribute__(self, "_entry").fields
         if name in fields:
+            self._note(f"f:{name}")
             return fields[name]
         raise AttributeError(name)
 
+    def _note(self, aspect: str) -> None:
+        if self._site.recorder is not None:
+            self._site.recorder.add(f"d:{self._id}:{aspect}")
+
+    @property
+    def id(self) -> str:
+        """``collection/slug``: who this is, which never changes while it exists."""
+        return self._id
+
+    @property
+    def entry(self) -> Entry:
+        self._note("entry")
+        return self._entry
+
     @property
     def collection(self) -> str:
-        return self.entry.collection
+        return self._entry.collection
 
     @property
     def slug(self) -> str:
-        return self.entry.slug
+        return self._entry.slug
+
+    @property
+    def route(self) -> str:
+        self._note("route")
+        return self._route
+
+    @property
+    def prev(self) -> Doc | None:
+        self._site.note(f"n:{self._id}")
+        return self._prev
+
+    @property
+    def next(self) -> Doc | None:
+        self._site.note(f"n:{self._id}")
+        return self._next
+
+    @property
+    def terms(self) -> dict[str, list[Term]]:
+        self._site.note(f"dt:{self._id}")
+        return self._terms
 
     @property
     def fields(self) -> Mapping[str, Any]:
-        return self.entry.fields
+        fields = self._entry.fields
+        return fields if self._site.recorder is None else Recorded(fields, self._site, f"d:{self._id}:f:")
 
     @property
     def config(self) -> CollectionConfig:
-        return self._site.config.site.collections[self.entry.collection]
+        self._site.note(f"cc:{self._entry.collection}")
+        return self._site.config.site.collections[self._entry.collection]
 
     @property
     def title(self) -> str:
-        value = self.entry.fields.get(self.config.title_field)
-        return str(value) if value else self.entry.slug.replace("-", " ").capitalize()
+        self._note("title")
+        return self._title()
+
+    def _title(self) -> str:
+        config = self._site.config.site.collections[self._entry.collection]
+        value = self._entry.fields.get(config.title_field)
+        return str(value) if value else self._entry.slug.replace("-", " ").capitalize()
 
     @property
     def date(self) -> datetime | None:
-        return self.entry.date
+        self._note("date")
+        return self._entry.date
 
     @property
     def url(self) -> str:
-        return self._site.url(self.route)
+        self._note("route")
+        return self._site.url(self._route)
 
     @property
     def permalink(self) -> str:
-        return self._site.absolute(self.route)
+        self._note("route")
+        return self._site.absolute(self._route)
 
     @property
     def rendered(self) -> Rendered:
+        self._note("body")
         if self._rendered is None:
-            self._rendered = self._site.render_markdown(self.entry)
+            self._rendered = self._site.render_markdown(self._entry)
         return self._rendered
+
+    @property
+    def is_rendered(self) -> bool:
+        return self._rendered is not None
 
     def provide(self, rendered: Rendered) -> None:
         """Hand over a body rendered elsewhere (a worker process, a cache), so it is not rendered again."""
@@ -97,7 +187,9 @@ class Doc:
 
     @property
     def summary(self) -> Markup:
-        explicit = self.entry.fields.get(self.config.summary_field)
+        config = self._site.config.site.collections[self._entry.collection]
+        explicit = self._entry.fields.get(config.summary_field)
+        self._note(f"f:{config.summary_field}")
         if isinstance(explicit, str) and explicit.strip():
             return Markup("<p>") + explicit.strip() + Markup("</p>")
         return Markup(self.rendered.summary)
@@ -116,53 +208,115 @@ class Doc:
         return self.rendered.words
 
 
-@dataclass
 class Term:
     """One value of a taxonomy (a tag) and the docs carrying it."""
 
-    taxonomy: str
-    name: str
-    slug: str
-    route: str
-    docs: list[Doc] = field(default_factory=list)
-    site: SiteGraph | None = field(default=None, repr=False)
+    __slots__ = ("_docs", "_name", "_route", "_site", "slug", "taxonomy")
+
+    def __init__(self, taxonomy: str, name: str, slug: str, route: str, site: SiteGraph) -> None:
+        self.taxonomy = taxonomy
+        self.slug = slug
+        self._name = name
+        self._route = route
+        self._site = site
+        self._docs: list[Doc] = []
+
+    def __repr__(self) -> str:
+        return f"<Term {self.taxonomy}/{self.slug}>"
+
+    @property
+    def id(self) -> str:
+        return f"{self.taxonomy}/{self.slug}"
+
+    @property
+    def name(self) -> str:
+        self._site.note(f"t:{self.id}:name")
+        return self._name
+
+    @property
+    def route(self) -> str:
+        self._site.note(f"xc:{self.taxonomy}")  # the slug is who this is; the pattern comes from site.yaml
+        return self._route
 
     @property
     def url(self) -> str:
-        assert self.site is not None
-        return self.site.url(self.route)
+        return self._site.url(self.route)
+
+    @property
+    def docs(self) -> list[Doc]:
+        self._site.note(f"t:{self.id}:docs")
+        return self._docs
 
     @property
     def count(self) -> int:
         return len(self.docs)
 
 
-@dataclass
 class Taxonomy:
-    name: str
-    config: TaxonomyConfig
-    route: str
-    terms: dict[str, Term]
-    site: SiteGraph = field(repr=False)
+    """A taxonomy of site.yaml and its terms."""
+
+    __slots__ = ("_config", "_route", "_site", "_terms", "name")
+
+    def __init__(self, name: str, config: TaxonomyConfig, route: str, terms: dict[str, Term], site: SiteGraph) -> None:
+        self.name = name
+        self._config = config
+        self._route = route
+        self._terms = terms
+        self._site = site
+
+    def __repr__(self) -> str:
+        return f"<Taxonomy {self.name}>"
+
+    @property
+    def config(self) -> TaxonomyConfig:
+        self._site.note(f"xc:{self.name}")
+        return self._config
 
     @property
     def title(self) -> str:
         return self.config.title or self.name
 
     @property
+    def route(self) -> str:
+        self._site.note(f"xc:{self.name}")
+        return self._route
+
+    @property
     def url(self) -> str:
-        return self.site.url(self.route)
+        return self._site.url(self.route)
+
+    @property
+    def terms(self) -> dict[str, Term]:
+        self._site.note(f"x:{self.name}")
+        return self._terms
 
     def sorted_terms(self) -> list[Term]:
-        return sorted(self.terms.values(), key=lambda t: (t.name.casefold(), t.slug))
+        return sorted(self.terms.values(), key=lambda t: (t._name.casefold(), t.slug))
 
 
-@dataclass
 class Collection:
-    name: str
-    config: CollectionConfig
-    docs: list[Doc]
-    site: SiteGraph = field(repr=False)
+    """A collection of site.yaml and its published docs in order."""
+
+    __slots__ = ("_config", "_docs", "_site", "name")
+
+    def __init__(self, name: str, config: CollectionConfig, docs: list[Doc], site: SiteGraph) -> None:
+        self.name = name
+        self._config = config
+        self._docs = docs
+        self._site = site
+
+    def __repr__(self) -> str:
+        return f"<Collection {self.name}>"
+
+    @property
+    def config(self) -> CollectionConfig:
+        self._site.note(f"cc:{self.name}")
+        return self._config
+
+    @property
+    def docs(self) -> list[Doc]:
+        self._site.note(f"c:{self.name}")
+        return self._docs
 
     @property
     def title(self) -> str:
@@ -178,7 +332,7 @@ class Collection:
 
     @property
     def url(self) -> str | None:
-        return self.site.url(self.route) if self.route else None
+        return self._site.url(self.route) if self.route else None
 
     @property
     def count(self) -> int:
@@ -270,26 +424,56 @@ def sort_docs(docs: list[Doc], spec: str) -> list[Doc]:
 
 
 class SiteGraph:
-    """Published content of one build, plus URL helpers."""
+    """Published content of one build, plus URL helpers.
+
+    While a page renders, ``recorder`` collects the keys of everything the page read (see
+    :mod:`sonicgen.content.facts`); the build stores them as the page's inputs.
+    """
 
     def __init__(self, config: Config, render_markdown: RenderFn, data: Mapping[str, Any]) -> None:
         self.config = config
         self.render_markdown = render_markdown
-        self.data = data
-        self.collections: dict[str, Collection] = {}
-        self.taxonomies: dict[str, Taxonomy] = {}
+        self.recorder: set[str] | None = None
+        self._data = data
+        self._collections: dict[str, Collection] = {}
+        self._taxonomies: dict[str, Taxonomy] = {}
         self._by_key: dict[tuple[str, str], Doc] = {}
-        self.feeds: list[Any] = []
-        site = config.site
-        self.title = site.title
-        self.description = site.description
-        self.language = site.language
-        self.author = site.author
-        self.menu = site.menu
-        self.params = site.params
+        self._feeds: list[Any] = []
         base = config.site.base_url
         self.base_url = base.rstrip("/")
         self.base_path = base_path(base)
+
+    def note(self, key: str) -> None:
+        if self.recorder is not None:
+            self.recorder.add(key)
+
+    def _setting(self, name: str) -> Any:
+        self.note(f"s:{name}")
+        return getattr(self.config.site, name)
+
+    title = property(lambda self: self._setting("title"))
+    description = property(lambda self: self._setting("description"))
+    language = property(lambda self: self._setting("language"))
+    author = property(lambda self: self._setting("author"))
+    menu = property(lambda self: self._setting("menu"))
+    params = property(lambda self: self._setting("params"))
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self._data if self.recorder is None else Recorded(self._data, self, "data:")
+
+    @property
+    def feeds(self) -> list[Any]:
+        self.note("s:feeds")
+        return self._feeds
+
+    @property
+    def collections(self) -> dict[str, Collection]:
+        return self._collections
+
+    @property
+    def taxonomies(self) -> dict[str, Taxonomy]:
+        return self._taxonomies
 
     def url(self, route: str) -> str:
         """Site route (``/blog/x/``) to a link that honours the base path."""
@@ -303,10 +487,11 @@ class SiteGraph:
         return f"{origin[0]}://{host}{self.url(route)}"
 
     def get(self, collection: str, slug: str) -> Doc | None:
+        self.note(f"c:{collection}")
         return self._by_key.get((collection, slug))
 
     def docs(self) -> Iterable[Doc]:
-        for collection in self.collections.values():
+        for collection in self._collections.values():
             yield from collection.docs
 
 
@@ -376,11 +561,11 @@ def build_graph(
     for name, ccfg in config.site.collections.items():
         docs = sort_docs(grouped[name], ccfg.sort or "title")
         for before, after in itertools.pairwise(docs):
-            before.next, after.prev = after, before
-        site.collections[name] = Collection(name, ccfg, docs, site)
+            before._next, after._prev = after, before
+        site._collections[name] = Collection(name, ccfg, docs, site)
 
     for name, tcfg in config.site.taxonomies.items():
-        site.taxonomies[name] = _taxonomy(name, tcfg, site, problems)
+        site._taxonomies[name] = _taxonomy(name, tcfg, site, problems)
     return site
 
 
@@ -406,8 +591,8 @@ def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Proble
     index_route = pattern.split("{term}", 1)[0] or "/"
     terms: dict[str, Term] = {}
     for cname in tcfg.collections or []:
-        for doc in site.collections[cname].docs:
-            raw = doc.fields.get(tcfg.field or name)
+        for doc in site._collections[cname]._docs:
+            raw = doc._entry.fields.get(tcfg.field or name)
             values = raw if isinstance(raw, list) else [raw] if raw else []
             mine: list[Term] = []
             for value in values:
@@ -415,20 +600,20 @@ def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Proble
                 slug = slugify(text)
                 if not slug:
                     problems.warn(
-                        doc.entry.source.path,
+                        doc._entry.source.path,
                         f"term {text!r} has no URL-safe letters; ignored",
-                        line=doc.entry.source.line_of(tcfg.field or name),
+                        line=doc._entry.source.line_of(tcfg.field or name),
                         field=tcfg.field,
                     )
                     continue
                 term = terms.get(slug)
                 if term is None:
-                    term = Term(name, text, slug, expand_permalink(pattern, {"term": slug}), site=site)
+                    term = Term(name, text, slug, expand_permalink(pattern, {"term": slug}), site)
                     terms[slug] = term
-                if doc not in term.docs:
-                    term.docs.append(doc)
+                if doc not in term._docs:
+                    term._docs.append(doc)
                     mine.append(term)
-            doc.terms[name] = mine
+            doc._terms[name] = mine
     for term in terms.values():
-        term.docs = sorted(term.docs, key=lambda d: (-(d.date.timestamp() if d.date else 0), d.title.casefold(), d.collection, d.slug))
+        term._docs.sort(key=lambda d: (-(d._entry.date.timestamp() if d._entry.date else 0), d._title().casefold(), d.collection, d.slug))
     return Taxonomy(name, tcfg, index_route, terms, site)

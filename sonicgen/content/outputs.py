@@ -20,7 +20,7 @@ class Page:
     kind: str
     title: str
     source: str
-    description: str = ""
+    description: str | Callable[[], str] = ""  # a function: read when the page renders, recorded like the page's other reads
     sitemap: bool = True
     lastmod: datetime | None = None
 
@@ -66,3 +66,5 @@ class BuildSummary:
     output_dir: str = ""
     markdown_cached: int = 0  # bodies whose rendering came from the build state
     markdown_rendered: int = 0
+    kept: int = 0  # outputs an incremental build did not need to render
+    stale: dict[str, str] = field(default_factory=dict)  # outputs rendered -> why

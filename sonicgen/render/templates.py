@@ -4,7 +4,7 @@ and page rendering with errors that name the template file and line."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ import jinja2
 from markupsafe import Markup
 
 from sonicgen import __version__
+from sonicgen.content.facts import GONE, digest
 from sonicgen.content.graph import SiteGraph
 from sonicgen.content.markup import MarkdownRenderer
 from sonicgen.content.outputs import Page
@@ -49,6 +50,27 @@ def isodate(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+class RecordingEnvironment(jinja2.Environment):
+    """Notes every template a page loads (``tpl:<name>``: extends, includes, imports, and the
+    candidates it looked for and did not find), in the site's recorder."""
+
+    site: SiteGraph
+
+    def _load_template(self, name: str, globals: MutableMapping[str, Any] | None) -> jinja2.Template:
+        self.site.note(f"tpl:{name}")
+        return super()._load_template(name, globals)
+
+
+def template_fact(env: jinja2.Environment, name: str) -> str:
+    """Which file a template name resolves to and what it holds, or GONE."""
+    assert env.loader is not None
+    try:
+        source, filename, _ = env.loader.get_source(env, name)
+    except jinja2.TemplateNotFound:
+        return GONE
+    return digest(f"{filename}\n{source}")
+
+
 def create_environment(
     template_dirs: list[Path],
     theme_templates: Path,
@@ -66,7 +88,7 @@ def create_environment(
             jinja2.PrefixLoader({"theme": theme_loader}, delimiter=":"),
         ]
     )
-    env = jinja2.Environment(
+    env = RecordingEnvironment(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -75,18 +97,27 @@ def create_environment(
         keep_trailing_newline=True,
         auto_reload=False,
     )
+    env.site = site
+
+    def noted(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            site.note(key)
+            return fn(*args)
+
+        return call
+
     env.globals.update(
         site=site,
         url=site.url,
         absolute_url=site.absolute,
-        asset=lambda name: site.url(assets.route(name)),
-        has_asset=lambda name: name.lstrip("/") in assets.routes,
+        asset=noted("assets", lambda name: site.url(assets.route(name))),
+        has_asset=noted("assets", lambda name: name.lstrip("/") in assets.routes),
         sonicgen_version=__version__,
     )
     env.filters.update(
         date=format_date,
         isodate=isodate,
-        markdown=lambda text: Markup(markdown.render(str(text or "")).html),
+        markdown=noted("markdown", lambda text: Markup(markdown.render(str(text or "")).html)),
         slugify=slugify,
         absolute_url=site.absolute,
     )
@@ -167,7 +198,8 @@ class PageRenderer:
             ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateFailure(self._syntax_problem(exc)) from None
-        info = PageInfo(page.kind, page.title, self.site.url(page.route), self.site.absolute(page.route), page.description, page.route)
+        description = page.description() if callable(page.description) else page.description
+        info = PageInfo(page.kind, page.title, self.site.url(page.route), self.site.absolute(page.route), description, page.route)
         context = self.context_hook({"page": info, **page.context}, page)
         try:
             html = template.render(context)

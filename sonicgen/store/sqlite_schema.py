@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 from sonicgen.config import CollectionConfig, Config, FieldSpec
 from sonicgen.content.fields import FieldError, check_value, describe
@@ -233,8 +234,14 @@ def fts_rebuild(name: str) -> str:
 # --- reading the database as it is ------------------------------------------------------------
 
 
+def _database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    import sqlite_utils  # here, not at the top: it imports numpy when present, which every build would pay for
+
+    return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+
+
 def _tables(conn: sqlite3.Connection) -> set[str]:
-    return set(sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False).table_names())
+    return set(_database(conn).table_names())
 
 
 def _recorded(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
@@ -255,7 +262,7 @@ def _ledger(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 
 def layout_problems(conn: sqlite3.Connection, name: str, types: Mapping[str, str]) -> list[str]:
     """How table ``name`` differs from the layout sonicgen gives a collection with these field types."""
-    table = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False).table(name)
+    table = _database(conn).table(name)
     actual = {c.name: c for c in table.columns}
     has_slug = "slug" in actual
     expected = [*SYSTEM_HEAD, *((f, sql_type(k), False, False) for f, k in types.items()), *SYSTEM_TAIL]

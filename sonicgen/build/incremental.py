@@ -1,0 +1,86 @@
+"""The inputs of incremental planning that come from settings rather than content.
+
+*Settings* are what every output may depend on without reading it through the site graph:
+sonicgen itself, the plugins (their code, versions and settings), the build options and the
+site.yaml sections that no recorded key covers.  When they change, every output renders.
+A doc's *version* is its content hash with the settings its facts derive from (its
+collection's section, the time zone, the Markdown renderer): an unchanged version means
+unchanged ``d:`` facts, so a build never computes facts for docs nobody edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+import msgspec
+
+from sonicgen import __version__
+from sonicgen.config import Config
+from sonicgen.content.facts import Facts, digest, fingerprint
+from sonicgen.content.graph import SiteGraph
+from sonicgen.hooks.loader import SitePlugins
+from sonicgen.render.assets import Assets
+from sonicgen.render.templates import template_fact
+
+RECORDED_SECTIONS = ("title", "description", "language", "author", "menu", "params", "collections", "taxonomies", "markdown")
+"""site.yaml sections whose readers are recorded (``s:``, ``cc:``, ``xc:`` keys, doc versions)."""
+
+
+def _file_digest(name: str | None) -> str:
+    if name is None:
+        return "-"
+    try:
+        return hashlib.sha256(Path(name).read_bytes()).hexdigest()
+    except OSError:
+        return "-"
+
+
+def settings_fingerprint(config: Config, plugins: SitePlugins, options: object, out_dir: Path) -> str:
+    """Everything that makes every output stale when it changes."""
+    site = msgspec.to_builtins(config.site)
+    unrecorded = {key: value for key, value in site.items() if key not in RECORDED_SECTIONS}
+    parts = [
+        f"sonicgen {__version__}",
+        msgspec.json.encode(unrecorded).decode(),
+        repr(options),
+        str(out_dir),
+        *(f"{p.plugin.name} {p.plugin.version} {p.enabled} {_file_digest(p.file)}" for p in plugins.plugins),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def doc_versions(site: SiteGraph, renderer: str) -> dict[str, str]:
+    """Each published doc's version: its content and the settings its facts derive from."""
+    config = site.config.site
+    epochs = {
+        name: digest(f"{renderer}\n{config.timezone}\n{msgspec.json.encode(collection).decode()}")
+        for name, collection in config.collections.items()
+    }
+    return {
+        doc.id: f"{doc._entry.content_hash}{epochs[doc.collection]}"
+        for collection in site._collections.values()
+        for doc in collection._docs
+    }
+
+
+def resolver(facts: Facts, env: jinja2.Environment, assets: Assets, renderer: str) -> Callable[[str], str | None]:
+    """Current facts of every key, including those the render layer records."""
+    assets_fact = digest(fingerprint(dict(assets.routes)) or "")
+    templates: dict[str, str] = {}
+
+    def resolve(key: str) -> str | None:
+        if key.startswith("tpl:"):
+            name = key[4:]
+            if name not in templates:
+                templates[name] = template_fact(env, name)
+            return templates[name]
+        if key == "markdown":
+            return renderer
+        if key == "assets":
+            return assets_fact
+        return facts(key)
+
+    return resolve

@@ -1,0 +1,142 @@
+"""Plan an incremental build: which outputs are stale, and why.
+
+The build state remembers, for every output, its definition (route, templates, context or
+generator, see :func:`~sonicgen.content.facts.definition`) and the facts it read while it was
+rendered.  An output is re-rendered when it is new, its definition changed, its file is gone
+from the output, or one of its facts changed; everything else keeps its previous file.
+Facts are compared, never pages: a doc whose entry and settings did not change (its
+*version*) is not even looked at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sonicgen.content.facts import GONE
+
+Resolve = Callable[[str], str | None]
+"""The current fact of a key; None when it cannot be known."""
+
+UNKNOWN = "?"
+"""Stored for a fact that cannot be known: it never equals a current fact, so its readers always re-render."""
+
+_BATCH = 500  # SQLite's default limit on host parameters is 999
+
+
+@dataclass
+class Plan:
+    """What to render, and what the build state must learn once the build succeeds."""
+
+    stale: dict[str, str]  # output path -> why it is rendered
+    changed: dict[str, str] = field(default_factory=dict)  # fact key -> its value now (UNKNOWN if unknowable)
+    versions: dict[str, str] = field(default_factory=dict)  # doc id -> version, for docs new or changed
+    removed_docs: list[str] = field(default_factory=list)
+    fresh: bool = False  # nothing usable was recorded: every output renders
+
+    def is_stale(self, path: str) -> bool:
+        return self.fresh or path in self.stale
+
+
+def _batches(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+def full_plan(paths: Iterable[str], why: str) -> Plan:
+    return Plan(dict.fromkeys(paths, why), fresh=True)
+
+
+def plan_build(
+    conn: sqlite3.Connection,
+    paths: Mapping[str, str | None],
+    versions: Mapping[str, str],
+    doc_facts: Callable[[str], Mapping[str, str] | None],
+    resolve: Resolve,
+    present: Callable[[str], bool],
+) -> Plan:
+    """Compare what the last successful build recorded with the site as it is now.
+
+    ``paths`` maps each planned output to its definition (None: cannot be fingerprinted);
+    ``versions`` maps each published doc to its version; ``present`` says whether an
+    output's previous file is still in place.
+    """
+    plan = Plan({})
+    stored_versions = dict(conn.execute("SELECT id, version FROM docs").fetchall())
+    touched = [doc for doc, version in versions.items() if stored_versions.get(doc) != version]
+    plan.versions = {doc: versions[doc] for doc in touched}
+    plan.removed_docs = [doc for doc in stored_versions if doc not in versions]
+    for doc in [*touched, *plan.removed_docs]:
+        now = doc_facts(doc) or {}
+        for key, value in conn.execute("SELECT key, value FROM facts WHERE doc = ?", (doc,)):
+            current = now.get(key, GONE)
+            if current != value:
+                plan.changed[key] = current
+    for key, value in conn.execute("SELECT key, value FROM facts WHERE doc IS NULL"):
+        resolved = resolve(key)
+        if resolved is None or resolved != value:
+            plan.changed[key] = UNKNOWN if resolved is None else resolved
+
+    stored = dict(conn.execute("SELECT path, definition FROM outputs").fetchall())
+    for path, definition in paths.items():
+        before = stored.get(path)
+        if before is None:
+            plan.stale[path] = "new"
+        elif definition is None:
+            plan.stale[path] = "made by a function sonicgen cannot fingerprint"
+        elif definition != before:
+            plan.stale[path] = "its route, templates or context changed"
+        elif not present(path):
+            plan.stale[path] = "its file is missing from the output"
+    keys = list(plan.changed)
+    for batch in _batches(keys):
+        marks = ",".join("?" * len(batch))
+        rows = conn.execute(
+            f"""SELECT o.path, f.key FROM facts f JOIN deps d ON d.fact = f.id JOIN outputs o ON o.id = d.output
+                WHERE f.key IN ({marks}) ORDER BY f.key""",
+            batch,
+        )
+        for path, key in rows:
+            if path in paths:
+                plan.stale.setdefault(path, f"{describe(key)} changed")
+    return plan
+
+
+def describe(key: str) -> str:
+    """A recorded key in words, for ``build -v`` and ``--explain``."""
+    kind, _, name = key.partition(":")
+    if kind == "d":
+        doc, _, what = name.partition(":")
+        if what.startswith("f:"):
+            field_name = what[2:]
+            return f"all fields of {doc}" if field_name == "*" else f"field {field_name!r} of {doc}"
+        return {"body": f"the body of {doc}", "route": f"the URL of {doc}", "entry": f"the source of {doc}"}.get(
+            what, f"the {what} of {doc}"
+        )
+    if kind == "n":
+        return f"the neighbours (prev/next) of {name}"
+    if kind == "dt":
+        return f"the terms of {name}"
+    if kind == "c":
+        return f"the docs of collection {name!r}"
+    if kind == "cc":
+        return f"the settings of collection {name!r}"
+    if kind == "t":
+        term, _, what = name.rpartition(":")
+        return f"the {'name' if what == 'name' else 'docs'} of term {term}"
+    if kind == "x":
+        return f"the terms of taxonomy {name!r}"
+    if kind == "xc":
+        return f"the settings of taxonomy {name!r}"
+    if kind == "s":
+        return f"site setting {name!r}"
+    if kind == "data":
+        return "all data files" if name == "*" else f"data file {name!r}"
+    if kind == "tpl":
+        return f"template {name}"
+    if key == "markdown":
+        return "the Markdown renderer settings"
+    if key == "assets":
+        return "the theme's assets"
+    return key
