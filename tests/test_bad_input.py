@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 from conftest import BASIC_CONFIG, SITES, post, run_process, tree_digest, write_tree
 
@@ -80,8 +81,10 @@ def seed_previous_output(site: Path) -> Path:
     dist = site / "dist"
     dist.mkdir(parents=True)
     (dist / "index.html").write_bytes(PREVIOUS_HTML)
-    record = Record(hashlib.sha256(PREVIOUS_HTML).hexdigest(), len(PREVIOUS_HTML), content_type("index.html"), "revalidate")
-    manifest = {"generator": f"sonicgen {__version__}", "files": {"index.html": record.as_json()}}
+    record = Record(
+        sha256=hashlib.sha256(PREVIOUS_HTML).hexdigest(), size=len(PREVIOUS_HTML), type=content_type("index.html"), cache="revalidate"
+    )
+    manifest = {"generator": f"sonicgen {__version__}", "files": {"index.html": msgspec.to_builtins(record)}}
     (dist / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", "utf-8")
     return dist
 

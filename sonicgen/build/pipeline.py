@@ -14,15 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from sonicgen.build.incremental import doc_versions, resolver, settings_fingerprint
 from sonicgen.build.parallel import available_cores, fork_map, slices
 from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.record import record_build
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
+from sonicgen.build.signature import Signature, input_signature, next_change
+from sonicgen.build.sources import SourceMemory
 from sonicgen.build.state import open_state, state_path
 from sonicgen.config import Config, load_config
-from sonicgen.content.facts import Facts, definition
+from sonicgen.content.facts import Facts, Memo, definition
 from sonicgen.content.fields import check_defaults
 from sonicgen.content.graph import Doc, SiteGraph, build_graph
 from sonicgen.content.markup import MarkdownRenderer, Rendered, create_markdown, pygments_css
@@ -30,10 +34,10 @@ from sonicgen.content.models import Entry, content_hash
 from sonicgen.content.outputs import BuildSummary, File, Output, Page
 from sonicgen.content.urls import UrlError, base_path
 from sonicgen.db.connect import DatabaseError
-from sonicgen.errors import BuildError, PluginError, Problem, Problems
+from sonicgen.errors import BuildError, PluginError, Problem, Problems, Severity
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.registry import Tracer
-from sonicgen.output.writer import OutputWriter, Record
+from sonicgen.output.writer import MANIFEST, OutputWriter, Record
 from sonicgen.render.assets import site_static, theme_assets
 from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment
 from sonicgen.render.theme import theme_dir
@@ -286,36 +290,105 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     parser = create_markdown(config.site.markdown, base_path(config.site.base_url), highlighter)
     md = registry.pipe("markdown:setup", parser, config=config)
     markdown = MarkdownRenderer(md, config.site.markdown.toc_levels)
-    entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in read_entries(config, problems)]
-    data = load_data(config, problems)
-    _fail(problems)
     cache = _render_cache(config, plugins, problems)
     try:  # the state database stays open until the build ends, however it ends
-        return _render_site(config, options, plugins, markdown, entries, data, cache, out_dir, theme, problems, progress, now, started)
+        settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
+        run = _Run(config, options, plugins, problems, progress, now, started, out_dir, theme, cache, settings, input_signature(config))
+        unchanged = _nothing_changed(run)
+        if unchanged is not None:
+            registry.notify("build:done", summary=unchanged.summary, config=config)
+            return unchanged
+        memory = SourceMemory(cache.conn, config) if cache is not None else None
+        read = read_entries(config, problems, memory)
+        if cache is not None and memory is not None and memory.damage is not None:
+            cache.damage = cache.damage or memory.damage
+        entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in read]
+        data = load_data(config, problems)
+        _fail(problems)
+        return _render_site(run, markdown, entries, data)
     finally:
         if cache is not None:
             cache.conn.close()
 
 
-def _render_site(
-    config: Config,
-    options: BuildOptions,
-    plugins: SitePlugins,
-    markdown: MarkdownRenderer,
-    entries: list[Entry],
-    data: Mapping[str, Any],
-    cache: RenderCache | None,
-    out_dir: Path,
-    theme: Path,
-    problems: Problems,
-    progress: Progress,
-    now: datetime,
-    started: float,
-) -> BuildResult:
+@dataclass
+class _Run:
+    """What every stage of one build shares."""
+
+    config: Config
+    options: BuildOptions
+    plugins: SitePlugins
+    problems: Problems
+    progress: Progress
+    now: datetime
+    started: float
+    out_dir: Path
+    theme: Path
+    cache: RenderCache | None
+    settings: str
+    signature: Signature
+
+
+class _Outcome(msgspec.Struct):
+    """What a good build leaves for a build that finds nothing changed: its counts and warnings."""
+
+    pages: int
+    files: int
+    warnings: list[tuple[str, str, int | None, str | None]]
+
+
+def _manifest_stat(out_dir: Path) -> str:
+    try:
+        st = (out_dir / MANIFEST).stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _nothing_changed(run: _Run) -> BuildResult | None:
+    """The last good build's result when no input, setting or scheduled time changed since; else None."""
+    cache = run.cache
+    if cache is None or cache.damage is not None or run.options.clean or not run.signature.trusted:
+        return None
+    try:
+        meta = dict(cache.conn.execute("SELECT name, value FROM meta").fetchall())
+    except sqlite3.DatabaseError:
+        return None
+    scheduled = meta.get("next_change")
+    if (
+        meta.get("inputs") != run.signature.digest
+        or meta.get("settings") != run.settings
+        or meta.get("manifest") != _manifest_stat(run.out_dir)
+        or (scheduled and datetime.fromisoformat(scheduled) <= run.now)
+        or "outcome" not in meta
+    ):
+        return None
+    try:
+        outcome = msgspec.json.decode(meta["outcome"], type=_Outcome)
+    except msgspec.DecodeError:
+        return None
+    warnings = [Problem(source, message, line, field, Severity.WARNING) for source, message, line, field in outcome.warnings]
+    if run.options.strict and warnings:
+        return None  # let the planner's build report them and fail
+    summary = BuildSummary(output_dir=str(run.out_dir), pages=outcome.pages, files=outcome.files, inputs_unchanged=True)
+    summary.unchanged, summary.warnings = outcome.pages + outcome.files, len(warnings)
+    summary.seconds = time.perf_counter() - run.started
+    return BuildResult(summary, warnings)
+
+
+def _render_site(run: _Run, markdown: MarkdownRenderer, entries: list[Entry], data: Mapping[str, Any]) -> BuildResult:
+    config, options, plugins, cache, problems, progress = run.config, run.options, run.plugins, run.cache, run.problems, run.progress
     registry = plugins.registry
     render_body = cache.through(lambda body: markdown.render(body)) if cache is not None else lambda entry: markdown.render(entry.body)
     site = build_graph(
-        config, entries, render_markdown=render_body, data=data, problems=problems, now=now, drafts=options.drafts, future=options.future
+        config,
+        entries,
+        render_markdown=render_body,
+        data=data,
+        problems=problems,
+        now=run.now,
+        drafts=options.drafts,
+        future=options.future,
     )
     _fail(problems)
     registry.notify("site:collected", site=site)
@@ -323,13 +396,13 @@ def _render_site(
     outputs = _collect_outputs(site, plugins, problems)
     style = config.site.markdown
     generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
-    assets = theme_assets(theme, config.root, generated)
+    assets = theme_assets(run.theme, config.root, generated)
     outputs += assets.files
     outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
     by_path = _by_path(outputs, problems)
     _fail(problems)
 
-    env = create_environment([config.dir(config.site.templates_dir)], theme / "templates", site, assets, markdown, plugins.extensions)
+    env = create_environment([config.dir(config.site.templates_dir)], run.theme / "templates", site, assets, markdown, plugins.extensions)
     registry.notify("render:env", env=env, config=config)
     check_named_templates(env, site, problems)
     _fail(problems)
@@ -341,18 +414,18 @@ def _render_site(
         html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
     )
 
-    writer = OutputWriter(out_dir, clean=options.clean)
+    writer = OutputWriter(run.out_dir, clean=options.clean)
     renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
-    planned = {path: definition(o) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)}
+    memo: Memo = {}
+    planned = {path: definition(o, memo) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)}
     facts = Facts(site, lambda entry: cache.key(entry.body) if cache is not None else content_hash(entry.body.encode()))
     resolve = resolver(facts, env, assets, renderer_fp)
     versions = doc_versions(site, renderer_fp)
-    settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
-    plan = _plan(cache, settings, options, writer, planned, versions, facts, resolve)
+    plan = _plan(cache, run.settings, options, writer, planned, versions, facts, resolve)
     if plan.fresh:
         plan.versions = versions
 
-    summary = BuildSummary(output_dir=str(out_dir))
+    summary = BuildSummary(output_dir=str(run.out_dir))
     items = [(path, o) for path, o in by_path.items() if path not in planned or plan.is_stale(path)]
     kept = [path for path in planned if not plan.is_stale(path)]
     for path in kept:
@@ -380,20 +453,6 @@ def _render_site(
         _fail(problems, strict=options.strict)
         progress.stage("Writing")
         committed = writer.commit()
-        if cache is not None:
-            if everything:
-                cache.prune()
-            _record(
-                cache,
-                config,
-                problems,
-                plan,
-                {path: (planned[path], read[path]) for path in read if path in planned},
-                planned,
-                resolve,
-                settings,
-            )
-            summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
     finally:
         writer.abort()
 
@@ -402,9 +461,23 @@ def _render_site(
     summary.pages += sum(1 for path in kept if isinstance(by_path[path], Page))
     summary.files += sum(1 for path in kept if not isinstance(by_path[path], Page))
     summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
+    if cache is not None:
+        if everything:
+            cache.prune()
+        warnings = [(w.source, w.message, w.line, w.field) for w in problems.warnings]
+        meta = {
+            "settings": run.settings,
+            "inputs": run.signature.digest if run.signature.trusted else "",
+            "next_change": next_change(entries, run.now, future=options.future),
+            "manifest": _manifest_stat(run.out_dir),
+            "outcome": msgspec.json.encode(_Outcome(summary.pages, summary.files, warnings)).decode(),
+        }
+        rendered = {path: (planned[path], read[path]) for path in read if path in planned}
+        _record(cache, config, problems, plan, rendered, planned, resolve, meta)
+        summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
     summary.warnings = len(problems.warnings)
-    summary.seconds = time.perf_counter() - started
-    registry.notify("build:done", summary=summary, config=config)
+    summary.seconds = time.perf_counter() - run.started
+    plugins.registry.notify("build:done", summary=summary, config=config)
     return BuildResult(summary, problems.warnings)
 
 
@@ -429,10 +502,8 @@ def _plan(
             return full_plan(planned, "first build")
         if recorded[0] != settings:
             return full_plan(planned, "sonicgen, plugins, build options or site.yaml settings changed")
-        out = writer.out_dir
-        return plan_build(
-            cache.conn, planned, versions, facts.doc, resolve, lambda path: path in writer.previous and (out / path).is_file()
-        )
+        # The manifest says what the output holds: a file deleted behind sonicgen's back comes back with --clean.
+        return plan_build(cache.conn, planned, versions, facts.doc, resolve, writer.previous.__contains__)
     except sqlite3.DatabaseError as exc:
         cache.damage = str(exc)
         return full_plan(planned, "no build state")
@@ -446,12 +517,12 @@ def _record(
     rendered: Mapping[str, tuple[str | None, tuple[str, ...]]],
     planned: Mapping[str, str | None],
     resolve: Resolve,
-    settings: str,
+    meta: Mapping[str, str],
 ) -> None:
     """Remember this build for the next; a state that cannot be written costs the next build time, never this one."""
     if cache.damage is not None:
         return
     try:
-        record_build(cache.conn, plan, rendered, planned, resolve, settings)
+        record_build(cache.conn, plan, rendered, planned, resolve, meta)
     except sqlite3.DatabaseError as exc:
         _cache_warning(config, problems, str(exc))

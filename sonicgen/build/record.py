@@ -23,17 +23,19 @@ class _FactIds:
     def __init__(self, conn: sqlite3.Connection, resolve: Resolve) -> None:
         self.conn = conn
         self.resolve = resolve
-        self.ids: dict[str, int] = dict(conn.execute("SELECT key, id FROM facts").fetchall())
+        self._ids: dict[str, int] | None = None
 
     def __call__(self, key: str) -> int:
-        found = self.ids.get(key)
+        if self._ids is None:  # loaded on first use: a build that rendered nothing does not need them
+            self._ids = dict(self.conn.execute("SELECT key, id FROM facts").fetchall())
+        found = self._ids.get(key)
         if found is None:
             value = self.resolve(key)
             row = self.conn.execute(
                 "INSERT INTO facts (key, value, doc) VALUES (?, ?, ?) RETURNING id",
                 (key, UNKNOWN if value is None else value, _doc_of(key)),
             ).fetchone()
-            found = self.ids[key] = int(row[0])
+            found = self._ids[key] = int(row[0])
         return found
 
 
@@ -43,12 +45,13 @@ def record_build(
     rendered: Mapping[str, tuple[str | None, Iterable[str]]],
     planned: Iterable[str],
     resolve: Resolve,
-    settings: str,
+    meta: Mapping[str, str],
 ) -> None:
     """Store what this build rendered (path -> definition and keys read) and the facts it saw.
 
     ``planned`` are all outputs the build planned, kept or rendered; recorded outputs not
-    among them no longer exist and are forgotten.
+    among them no longer exist and are forgotten.  ``meta`` holds what the next build compares
+    before anything else (settings, the input signature, see :mod:`sonicgen.build.signature`).
     """
 
     def write() -> None:
@@ -56,8 +59,8 @@ def record_build(
             if plan.fresh:
                 for table in ("deps", "outputs", "facts", "docs"):
                     conn.execute(f"DELETE FROM {table}")
-            conn.execute(
-                "INSERT INTO meta (name, value) VALUES ('settings', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", (settings,)
+            conn.executemany(
+                "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", meta.items()
             )
             conn.executemany("UPDATE facts SET value = ? WHERE key = ?", [(value, key) for key, value in plan.changed.items()])
             conn.executemany(

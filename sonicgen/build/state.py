@@ -47,6 +47,14 @@ MIGRATIONS = (
             "CREATE TABLE docs (id TEXT PRIMARY KEY, version TEXT NOT NULL) WITHOUT ROWID",
         ),
     ),
+    Migration(
+        "0003_sources",
+        "content files as the last build read them (stat, version, parsed entry), so unchanged files are not read again",
+        (
+            "CREATE TABLE sources (path TEXT PRIMARY KEY, collection TEXT NOT NULL, record BLOB NOT NULL)",
+            "CREATE INDEX sources_collection ON sources (collection)",
+        ),
+    ),
 )
 
 

@@ -6,9 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 import msgspec
-from feedgen.feed import FeedGenerator
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 from sonicgen import __version__
 from sonicgen.content.graph import Collection, Doc, SiteGraph
@@ -51,6 +54,8 @@ def _feeds_for(site: SiteGraph) -> list[Collection]:
 
 
 def _generator(site: SiteGraph, collection: Collection, docs: list[Doc], self_route: str, full: bool) -> FeedGenerator:
+    from feedgen.feed import FeedGenerator  # here: lxml is only worth loading when a feed is written
+
     fg = FeedGenerator()
     home = site.absolute(collection.route or "/")
     fg.id(home)

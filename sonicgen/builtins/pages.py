@@ -34,6 +34,8 @@ def entry_page(doc: Doc) -> Page:
 
 def bundle_files(doc: Doc, root: Path) -> Iterator[File]:
     """Images and other files beside a bundle's ``index.md``, published next to its page."""
+    if not doc.entry.bundle_files:
+        return
     folder = PurePosixPath(doc.entry.source.path).parent
     base = doc.route if doc.route.endswith("/") else doc.route.rsplit("/", 1)[0] + "/"
     for name in doc.entry.bundle_files:

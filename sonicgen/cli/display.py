@@ -77,6 +77,9 @@ class Display:
         )
         if self.verbosity > 0:
             self.info(f"Markdown: {s.markdown_rendered} rendered, {s.markdown_cached} from the cache")
+            if s.inputs_unchanged:
+                self.info("Nothing to do: no input file, setting or scheduled date changed since the last build")
+                return
             self.info(f"Re-rendered {len(s.stale)} of {len(s.stale) + s.kept} pages and generated files; {s.kept} were up to date")
             reasons = Counter(s.stale.values())
             example = {why: path for path, why in sorted(s.stale.items(), reverse=True)}

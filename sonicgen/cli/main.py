@@ -16,6 +16,7 @@ import click
 
 from sonicgen import __version__
 from sonicgen.build import BuildOptions, build
+from sonicgen.build.explain import explain
 from sonicgen.cli.content import content_commands, migrate_command
 from sonicgen.cli.display import Display
 from sonicgen.config import load_config
@@ -163,6 +164,23 @@ def build_command(
         display.summary(result.summary)
 
     _run(display, action)
+
+
+@cli.command("why")
+@_config_option
+@click.argument("url")
+def why_command(config_path: Path, url: str) -> None:
+    """List what the page or file at URL read when it was last rendered: the inputs whose change re-renders it."""
+    display = Display()
+
+    def action() -> None:
+        config, _ = load_config(config_path)
+        found = explain(config, url)
+        display.info(f"{found.path} read {len(found.inputs)} input(s) when it was last rendered:")
+        for key, words in found.inputs:
+            display.info(f"  {words}  [{key}]")
+
+    _run(display, action, "cannot explain")
 
 
 @cli.command("init")

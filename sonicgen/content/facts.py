@@ -51,31 +51,46 @@ def digest(text: str) -> str:
     return "#" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _callable(fn: Callable[..., Any]) -> str | None:
+Memo = dict[int, tuple[Any, str | None]]
+"""Fingerprints by identity (with the objects, so that no id is reused), for one build's outputs."""
+
+
+def _callable(fn: Callable[..., Any], memo: Memo) -> str | None:
     if isinstance(fn, functools.partial):
-        args = fingerprint([fn.func, list(fn.args), dict(fn.keywords)])
+        args = fingerprint([fn.func, list(fn.args), dict(fn.keywords)], memo)
         return None if args is None else f"partial{args}"
     bound = getattr(fn, "__self__", None)
     if bound is not None:  # a bound method: what it is bound to matters as much as the code
-        owner = fingerprint(bound)
+        owner = fingerprint(bound, memo)
         return None if owner is None else f"{owner}.{getattr(fn, '__name__', '?')}"
     code = getattr(fn, "__code__", None)
     if code is None:
         return None
     cells = [cell.cell_contents for cell in getattr(fn, "__closure__", None) or ()]
     defaults = list(getattr(fn, "__defaults__", None) or ())
-    captured = fingerprint([cells, defaults])
+    captured = fingerprint([cells, defaults], memo)
     return None if captured is None else f"{fn.__module__}.{fn.__qualname__}:{code.co_firstlineno}{captured}"
 
 
-def fingerprint(value: Any) -> str | None:
+def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
     """A canonical text for ``value``: equal texts mean equal values; None when it cannot be known.
 
     Graph objects stand for themselves by identity (their content is recorded when read);
     functions by their code and what they captured, so ``partial(render, site, docs)`` is stable.
+    ``memo`` remembers containers by identity: pass one only while they cannot change.
     """
     if value is None or isinstance(value, (bool, int, float, str)):
         return repr(value)
+    if memo is None:
+        memo = {}
+    found = memo.get(id(value))
+    if found is None:
+        # The value is kept with its fingerprint: an id is only unique while its object lives.
+        found = memo[id(value)] = (value, _fingerprint(value, memo))
+    return found[1]
+
+
+def _fingerprint(value: Any, memo: Memo) -> str | None:
     if isinstance(value, (datetime, date, time)):
         return f"{type(value).__name__}({value.isoformat()})"
     if isinstance(value, bytes):
@@ -91,12 +106,12 @@ def fingerprint(value: Any) -> str | None:
     if isinstance(value, SiteGraph):
         return "<site>"
     if isinstance(value, Paginator):
-        return fingerprint(["paginator", value.items, value.number, value.pages, value.total, value.routes])
+        return fingerprint(["paginator", value.items, value.number, value.pages, value.total, value.routes], memo)
     if isinstance(value, (list, tuple)):
-        parts = [fingerprint(item) for item in value]
+        parts = [fingerprint(item, memo) for item in value]
         return None if None in parts else "[" + ",".join(parts) + "]"  # type: ignore[arg-type]
     if isinstance(value, Mapping):
-        items = [(fingerprint(k), fingerprint(v)) for k, v in value.items()]
+        items = [(fingerprint(k, memo), fingerprint(v, memo)) for k, v in value.items()]
         if any(k is None or v is None for k, v in items):
             return None
         return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"  # in order: templates may iterate it
@@ -105,14 +120,14 @@ def fingerprint(value: Any) -> str | None:
     if isinstance(value, PurePath):
         return None  # a file's name says nothing about what it holds now
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = fingerprint({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        fields = fingerprint({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, memo)
         return None if fields is None else f"{type(value).__qualname__}{fields}"
     if callable(value):
-        return _callable(value)
+        return _callable(value, memo)
     return None
 
 
-def definition(output: Page | File) -> str | None:
+def definition(output: Page | File, memo: Memo) -> str | None:
     """What an output is before anything is read: its route, templates and context, or its generator.
 
     None: the output cannot be fingerprinted (it closes over something unknowable) and is
@@ -130,10 +145,11 @@ def definition(output: Page | File) -> str | None:
                 output.sitemap,
                 output.lastmod,
                 output.context,
-            ]
+            ],
+            memo,
         )
     else:
-        text = fingerprint([output.route, output.data, output.source, output.content_type, output.meta])
+        text = fingerprint([output.route, output.data, output.source, output.content_type, output.meta], memo)
     return None if text is None else digest(text)
 
 
@@ -168,7 +184,17 @@ class Facts:
         self.site = site
         self.body_key = body_key
         self._docs: dict[str, dict[str, str]] = {}
+        self._links: dict[str, str] | None = None
         self._by_id = {doc.id: doc for collection in site._collections.values() for doc in collection._docs}
+
+    def _all_links(self) -> dict[str, str]:
+        """``n:`` and ``dt:`` facts of every doc in one pass: each build compares all of them."""
+        links: dict[str, str] = {}
+        for doc_id, doc in self._by_id.items():
+            prev, next_ = doc._prev, doc._next
+            links[f"n:{doc_id}"] = f"{prev._id if prev else ''}|{next_._id if next_ else ''}"
+            links[f"dt:{doc_id}"] = digest(";".join(f"{tax}={','.join(t.slug for t in terms)}" for tax, terms in doc._terms.items()))
+        return links
 
     def doc(self, doc_id: str) -> dict[str, str] | None:
         """All ``d:`` facts of a doc, or None when it is not published."""
@@ -190,12 +216,9 @@ class Facts:
                 return GONE
             return facts.get(key, GONE)
         if kind in ("n", "dt"):
-            doc = self._by_id.get(name)
-            if doc is None:
-                return GONE
-            if kind == "n":
-                return f"{doc._prev.id if doc._prev else ''}|{doc._next.id if doc._next else ''}"
-            return digest(";".join(f"{tax}={','.join(t.slug for t in terms)}" for tax, terms in doc._terms.items()))
+            if self._links is None:
+                self._links = self._all_links()
+            return self._links.get(key, GONE)
         if kind in ("c", "cc"):
             collection = site._collections.get(name)
             if collection is None:

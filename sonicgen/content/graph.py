@@ -590,6 +590,7 @@ def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Proble
     pattern = tcfg.permalink or f"/{name}/{{term}}/"
     index_route = pattern.split("{term}", 1)[0] or "/"
     terms: dict[str, Term] = {}
+    slugs: dict[str, str] = {}  # each distinct text is slugified once
     for cname in tcfg.collections or []:
         for doc in site._collections[cname]._docs:
             raw = doc._entry.fields.get(tcfg.field or name)
@@ -597,7 +598,9 @@ def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Proble
             mine: list[Term] = []
             for value in values:
                 text = str(value).strip()
-                slug = slugify(text)
+                slug = slugs.get(text)
+                if slug is None:
+                    slug = slugs[text] = slugify(text)
                 if not slug:
                     problems.warn(
                         doc._entry.source.path,
@@ -610,7 +613,7 @@ def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Proble
                 if term is None:
                     term = Term(name, text, slug, expand_permalink(pattern, {"term": slug}), site)
                     terms[slug] = term
-                if doc not in term._docs:
+                if term not in mine:  # "Python" and "python" are one term
                     term._docs.append(doc)
                     mine.append(term)
             doc._terms[name] = mine

@@ -68,3 +68,4 @@ class BuildSummary:
     markdown_rendered: int = 0
     kept: int = 0  # outputs an incremental build did not need to render
     stale: dict[str, str] = field(default_factory=dict)  # outputs rendered -> why
+    inputs_unchanged: bool = False  # no input, setting or scheduled time changed: nothing was even read

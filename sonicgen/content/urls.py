@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
 from datetime import date
-from pathlib import PurePosixPath
 from typing import Any
 
 from slugify import slugify as _slugify
 
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*$")
+_NORMAL = re.compile(r"/(?:(?!\.\.?(?:/|$))[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*/)*(?:(?!\.\.?$)[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*)?")
+"""A URL that :func:`normalize` would return unchanged (the common case, checked in one match)."""
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 
 
@@ -42,13 +44,16 @@ def expand_permalink(pattern: str, values: dict[str, Any]) -> str:
         text = str(value)
         return text if is_slug(text) else slugify(text)
 
-    filled = {name: segment(name, value) for name, value in values.items()}
+    used = {name for _, name, _, _ in string.Formatter().parse(pattern) if name}
+    filled = {name: segment(name, value) for name, value in values.items() if name in used}
     url = pattern.format_map(filled)
     return normalize(url)
 
 
 def normalize(url: str) -> str:
     """Collapse duplicate slashes and refuse '.', '..' and unsafe characters."""
+    if _NORMAL.fullmatch(url):
+        return url
     if not url.startswith("/"):
         raise UrlError(f"URL {url!r} must start with '/'")
     trailing = url.endswith("/")
@@ -66,8 +71,8 @@ def output_path(url: str) -> str:
     rel = url.lstrip("/")
     if url.endswith("/"):
         rel = rel + "index.html"
-    path = PurePosixPath(rel)
-    if path.is_absolute() or ".." in path.parts or posixpath.normpath(rel) != rel:
+    # normalize refused '.' and '..' segments; normpath would change anything else that could escape
+    if rel.startswith("/") or posixpath.normpath(rel) != rel:
         raise UrlError(f"URL {url!r} does not map to a file inside the output directory")
     return rel
 

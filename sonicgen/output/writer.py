@@ -9,13 +9,14 @@ A failed build calls :meth:`abort` and the last good output stays as it was.
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from sonicgen import __version__
 
@@ -52,22 +53,26 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """One file of the manifest (fields in the manifest's key order)."""
+
+    cache: str
     sha256: str
     size: int
     type: str
-    cache: str
 
-    def as_json(self) -> dict[str, object]:
-        return {"sha256": self.sha256, "size": self.size, "type": self.type, "cache": self.cache}
+
+class _Manifest(msgspec.Struct):
+    files: dict[str, Record]
+
+
+_manifest = msgspec.json.Decoder(_Manifest)
 
 
 def read_manifest(out_dir: Path) -> dict[str, Record]:
     try:
-        raw = json.loads((out_dir / MANIFEST).read_text("utf-8"))
-        return {path: Record(r["sha256"], int(r["size"]), r["type"], r["cache"]) for path, r in raw["files"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _manifest.decode((out_dir / MANIFEST).read_bytes()).files
+    except (OSError, msgspec.DecodeError):
         return {}
 
 
@@ -105,7 +110,7 @@ class OutputWriter:
         """
         digest = hashlib.sha256(data).hexdigest()
         cache = "immutable" if immutable else "revalidate"
-        record = Record(digest, len(data), type_ or content_type(path), cache)
+        record = Record(sha256=digest, size=len(data), type=type_ or content_type(path), cache=cache)
         old = self.previous.get(path)
         if old is not None and old.sha256 == digest and _size(self.out_dir / path) == len(data):
             return record, False
@@ -135,11 +140,10 @@ class OutputWriter:
             _remove_empty_parents(self.out_dir / path, self.out_dir)
         result.removed = len(stale)
         result.removed_paths = stale
-        manifest = {
-            "generator": f"sonicgen {__version__}",
-            "files": {p: self.records[p].as_json() for p in sorted(self.records)},
-        }
-        atomic_write(self.out_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+        if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
+            files = {p: self.records[p] for p in sorted(self.records)}
+            manifest = {"files": files, "generator": f"sonicgen {__version__}"}
+            atomic_write(self.out_dir / MANIFEST, msgspec.json.format(msgspec.json.encode(manifest), indent=1) + b"\n")
         shutil.rmtree(self.staging, ignore_errors=True)
         return result
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from sonicgen.config import Config
 from sonicgen.content.models import Entry
 from sonicgen.errors import Problems
@@ -17,10 +20,19 @@ def open_store(config: Config, collection: str) -> Store:
     return FilesStore(config)
 
 
-def read_entries(config: Config, problems: Problems) -> list[Entry]:
+class SourceMemory(Protocol):
+    """Where a build keeps the content files it read, for the next build (the build state)."""
+
+    def records(self, collection: str) -> Iterable[bytes]: ...
+
+    def keep(self, collection: str, fresh: dict[str, bytes], gone: list[str]) -> None: ...
+
+
+def read_entries(config: Config, problems: Problems, memory: SourceMemory | None = None) -> list[Entry]:
     """Every entry of every collection, each read from its own store: what a build starts from.
 
     Invalid entries are reported to ``problems`` and left out, so every file and row is checked in one run.
+    With ``memory``, content files whose stat did not change since the last build are not read again.
     """
     stores: dict[str, Store] = {}
     try:
@@ -28,7 +40,12 @@ def read_entries(config: Config, problems: Problems) -> list[Entry]:
         for name, spec in config.site.collections.items():
             if spec.source not in stores:
                 stores[spec.source] = open_store(config, name)
-            out.extend(stores[spec.source].entries(name, problems))
+            store = stores[spec.source]
+            if memory is not None and isinstance(store, FilesStore):
+                store.recall(name, memory.records(name))
+            out.extend(store.entries(name, problems))
+            if memory is not None and isinstance(store, FilesStore):
+                memory.keep(name, *store.news(name))
         return out
     finally:
         for store in stores.values():
@@ -42,6 +59,7 @@ __all__ = [
     "Listing",
     "NotFound",
     "Query",
+    "SourceMemory",
     "Store",
     "StoreError",
     "Stored",

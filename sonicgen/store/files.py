@@ -26,12 +26,16 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig
@@ -43,11 +47,20 @@ from sonicgen.sources.files import bundle_files, collection_dir, content_files, 
 from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError, collection_config
 from sonicgen.store.changelog import ChangeLog, Pending, Snapshot
 from sonicgen.store.query import run_query
-from sonicgen.store.rewrite import RewriteError, front_matter, render, same
+from sonicgen.store.remembered import Unrememberable, decode, encode
 
 STATE_DIR = ".sonicgen"
 LOCK_FILE = "files.lock"
 CHANGES_DB = "changes.db"
+
+
+def _rewrite() -> ModuleType:
+    """The front-matter rewriter, imported on first write: ruamel.yaml and tomlkit cost every build time it does not need."""
+    from sonicgen.store import rewrite
+
+    return rewrite
+
+
 RACY_NS = 2_000_000_000
 """A file modified this close to when it was last read may have changed again within the same
 timestamp tick, with the same size, invisibly to stat; such files are read again."""
@@ -111,7 +124,39 @@ class FilesStore:
         self._state = config.root / STATE_DIR
         self._mutex = threading.RLock()
         self._indexes: dict[str, _Index] = {}
+        self._recalled: dict[str, dict[Path, _File]] = {}
         self._changelog: ChangeLog | None = None
+
+    # Remembering between processes -------------------------------------------------------------
+
+    def recall(self, collection: str, records: Iterable[bytes]) -> None:
+        """Start from files a previous process read (see :mod:`sonicgen.store.remembered`): a file
+        whose stat did not change since is not read again.  Damaged records are ignored."""
+        files: dict[Path, _File] = {}
+        for data in records:
+            try:
+                file = _File(*decode(data))
+            except (msgspec.DecodeError, ValueError, TypeError):
+                continue
+            files[file.path] = file
+        with self._mutex:
+            self._indexes[collection] = _Index.of(files)
+            self._recalled[collection] = dict(files)
+
+    def news(self, collection: str) -> tuple[dict[str, bytes], list[str]]:
+        """Records of the files read since :meth:`recall` (by path) and the paths that are gone."""
+        with self._mutex:
+            index = self._indexes.get(collection)
+            before = self._recalled.get(collection, {})
+            now = index.files if index is not None else {}
+            fresh: dict[str, bytes] = {}
+            for path, file in now.items():
+                if before.get(path) is not file:
+                    try:
+                        fresh[str(path)] = encode(tuple(getattr(file, f.name) for f in dataclass_fields(file)))
+                    except Unrememberable:
+                        continue
+            return fresh, [str(path) for path in before if path not in now]
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -158,10 +203,10 @@ class FilesStore:
             if current is None and path.exists():
                 raise StoreError(f"{rel}: a file is already there and holds another entry; choose another slug or path")
             try:
-                raw = front_matter(current) if current is not None else {}
+                raw = _rewrite().front_matter(current) if current is not None else {}
                 before = read_entry(self.config, entry.collection, spec, path, Problems(), data=current) if current is not None else None
-                data = render(current, self._front(entry, spec, fields, extra, raw, before), body)
-            except RewriteError as exc:
+                data = _rewrite().render(current, self._front(entry, spec, fields, extra, raw, before), body)
+            except _rewrite().RewriteError as exc:
                 raise StoreError(f"{rel}: {exc}") from None
             saved, problems = self._verify(entry, spec, path, data, fields, extra, body)
             log = self._log()  # opened before writing, so a database that cannot be opened changes nothing
@@ -325,6 +370,7 @@ class FilesStore:
         """The front matter to write: values that read the same as the file's current ones keep
         their current text (a date written as text, an omitted default), the rest are new."""
         front: dict[str, Any] = {}
+        same = _rewrite().same
 
         def put(key: str, value: Any, unchanged: bool, omit: bool) -> None:
             if unchanged:
@@ -334,7 +380,12 @@ class FilesStore:
                 front[key] = value
 
         for name in spec.fields:
-            put(name, fields[name], current is not None and same(current.fields.get(name), fields[name]), entry.fields.get(name) is None)
+            put(
+                name,
+                fields[name],
+                current is not None and same(current.fields.get(name), fields[name]),
+                entry.fields.get(name) is None,
+            )
         if "slug" in raw:
             front["slug"] = raw["slug"]  # the file was found by this slug: it stays
         put("template", entry.template, current is not None and current.template == entry.template, entry.template is None)
@@ -369,7 +420,7 @@ class FilesStore:
         if spec.expires_field not in spec.fields:
             wanted[spec.expires_field] = (saved.expires, self._expires(entry))
         for what, (got, meant) in wanted.items():
-            if not same(got, meant):
+            if not _rewrite().same(got, meant):
                 raise StoreError(
                     f"{relative(path, self.config.root)}: the {what} would not read back as saved ({got!r} instead of {meant!r}); "
                     "nothing was written"

@@ -1,0 +1,74 @@
+"""Did anything change since the last good build?  One stat of every input answers the common "no".
+
+The *signature* hashes the name, size and modification time of every file a build can read
+(site.yaml, content, data, static files, templates, the theme, local plugins, the content
+database).  A build whose signature, settings and clock all match what the last good build
+recorded has nothing to do; any difference (or any doubt) falls through to the planner,
+which finds out exactly what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sonicgen.config import Config
+from sonicgen.content.models import Entry
+from sonicgen.render.theme import theme_dir
+from sonicgen.store.files import RACY_NS
+
+
+@dataclass(frozen=True)
+class Signature:
+    digest: str
+    trusted: bool  # False when a file changed so recently that another change could hide in the same timestamp
+
+
+def _stats(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """``(path, stat)`` of ``root`` or of every file under it, in a stable order; nothing if it does not exist."""
+    try:
+        if not root.is_dir():
+            yield str(root), root.stat()
+            return
+        with os.scandir(root) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _stats(Path(entry.path))
+        else:
+            yield entry.path, entry.stat()
+
+
+def _roots(config: Config) -> list[Path]:
+    site = config.site
+    dirs = [config.content_dir, config.dir(site.data_dir), config.dir(site.static_dir), config.dir(site.templates_dir)]
+    dirs += [config.dir(site.plugins_dir), theme_dir(config)]
+    files = [config.path, config.dir(site.content_db), config.dir(site.content_db + "-wal")]
+    return sorted({p for p in dirs if not any(p.is_relative_to(d) and p != d for d in dirs)} | set(files))
+
+
+def input_signature(config: Config) -> Signature:
+    """Stat every input; the digest changes whenever any of them does (or one appears or goes)."""
+    started = time.time_ns()
+    hasher = hashlib.blake2b(digest_size=16)
+    newest = 0
+    for root in _roots(config):
+        for path, st in _stats(root):
+            hasher.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            newest = max(newest, st.st_mtime_ns)
+    return Signature(hasher.hexdigest(), newest < started - RACY_NS)
+
+
+def next_change(entries: Iterable[Entry], now: datetime, *, future: bool) -> str:
+    """When the clock alone will change what is published (a scheduled post, an expiry), ISO 8601; "" if never."""
+    moments = [e.expires for e in entries if e.expires is not None and e.expires > now]
+    if not future:
+        moments += [e.date for e in entries if e.date is not None and e.date > now]
+    return min(moments).isoformat() if moments else ""
