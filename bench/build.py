@@ -2,9 +2,12 @@
 
 Each run starts a fresh ``python -m sonicgen build`` process (imports included, as a user
 sees it) and reports the median wall time, pages per second and the peak resident memory
-of the build process, for three situations: a clean build with no build state (fresh
-output folder, ``.sonicgen/`` removed), a clean output folder with the render cache warm,
-and a rebuild into the existing output with nothing changed.
+of the build process, for: a clean build with no build state (fresh output folder,
+``.sonicgen/`` removed), a clean output folder with the render cache warm, a rebuild with
+nothing changed, and incremental rebuilds after one post's body is edited, after one post's
+title is edited (its list, tag and neighbour pages must change) and after the entry template
+is edited (every entry page must change).  Edits get a new text on every run and are undone
+at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from sonicgen.render.theme import builtin_themes_dir
 
 MEASURE = """
 import resource, sys, runpy
@@ -75,6 +80,40 @@ def _median_runs(runs: int, prepare: Callable[[], None], site: Path, out: Path) 
     return statistics.median(times), max(peaks)
 
 
+class Edits:
+    """Real edits to the corpus, different on every run, undone by :meth:`restore`."""
+
+    def __init__(self, site: Path) -> None:
+        self.post = sorted((site / "content" / "posts").glob("*.md"))[len(list((site / "content" / "posts").glob("*.md"))) // 2]
+        self.original = self.post.read_bytes()
+        self.template = site / "templates" / "entry.html"
+        if self.template.exists():
+            sys.exit(f"{self.template} exists; run the benchmark on a corpus from bench/generate.py")
+        self.theme_entry = (builtin_themes_dir() / "default" / "templates" / "entry.html").read_text("utf-8")
+        self.count = 0
+
+    def body(self) -> None:
+        self.count += 1
+        self.post.write_bytes(self.original + f"\nAn edited paragraph, take {self.count}.\n".encode())
+
+    def title(self) -> None:
+        self.count += 1
+        text = self.original.decode()
+        head, rest = text.split("title: ", 1)
+        self.post.write_text(f'{head}title: "Retitled {self.count}"\n{rest.split(chr(10), 1)[1]}', "utf-8")
+
+    def template_(self) -> None:
+        self.count += 1
+        self.template.parent.mkdir(exist_ok=True)
+        self.template.write_text(self.theme_entry + f"{{# edited {self.count} #}}<!-- edit {self.count} -->\n", "utf-8")
+
+    def restore(self) -> None:
+        self.post.write_bytes(self.original)
+        self.template.unlink(missing_ok=True)
+        if self.template.parent.is_dir() and not any(self.template.parent.iterdir()):
+            self.template.parent.rmdir()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("site", type=Path)
@@ -93,12 +132,22 @@ def main() -> None:
         warm_time, warm_peak = _median_runs(args.runs, lambda: shutil.rmtree(out, ignore_errors=True), site, out)
         count = pages(out)
         rebuild_time, rebuild_peak = _median_runs(args.runs, lambda: None, site, out)
+        edits = Edits(site)
+        try:
+            body_time, body_peak = _median_runs(args.runs, edits.body, site, out)
+            title_time, title_peak = _median_runs(args.runs, edits.title, site, out)
+            template_time, template_peak = _median_runs(args.runs, edits.template_, site, out)
+        finally:
+            edits.restore()
     print(f"site: {site}")
     print(f"html pages: {count}")
     for label, seconds, peak in (
         ("clean build, no cache", cold_time, cold_peak),
         ("clean output, warm cache", warm_time, warm_peak),
         ("rebuild, no change", rebuild_time, rebuild_peak),
+        ("rebuild, one post's body edited", body_time, body_peak),
+        ("rebuild, one post's title edited", title_time, title_peak),
+        ("rebuild, entry template edited", template_time, template_peak),
     ):
         print(f"{label}: median {seconds:.2f} s over {args.runs} runs ({count / seconds:.0f} pages/s), peak RSS {peak / 1024:.0f} MB")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")

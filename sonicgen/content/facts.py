@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import Any
@@ -55,10 +55,20 @@ Memo = dict[int, tuple[Any, str | None]]
 """Fingerprints by identity (with the objects, so that no id is reused), for one build's outputs."""
 
 
+def _join(values: Iterable[Any], memo: Memo, open_: str = "[", close: str = "]") -> str | None:
+    parts = []
+    for value in values:
+        part = repr(value) if type(value) in _SCALARS else fingerprint(value, memo)
+        if part is None:
+            return None
+        parts.append(part)
+    return open_ + ",".join(parts) + close
+
+
 def _callable(fn: Callable[..., Any], memo: Memo) -> str | None:
     if isinstance(fn, functools.partial):
-        args = fingerprint([fn.func, list(fn.args), dict(fn.keywords)], memo)
-        return None if args is None else f"partial{args}"
+        args = _join((fn.func, *fn.args, fn.keywords), memo, "partial(", ")")
+        return args
     bound = getattr(fn, "__self__", None)
     if bound is not None:  # a bound method: what it is bound to matters as much as the code
         owner = fingerprint(bound, memo)
@@ -67,9 +77,31 @@ def _callable(fn: Callable[..., Any], memo: Memo) -> str | None:
     if code is None:
         return None
     cells = [cell.cell_contents for cell in getattr(fn, "__closure__", None) or ()]
-    defaults = list(getattr(fn, "__defaults__", None) or ())
-    captured = fingerprint([cells, defaults], memo)
+    captured = _join((*cells, *(getattr(fn, "__defaults__", None) or ())), memo)
     return None if captured is None else f"{fn.__module__}.{fn.__qualname__}:{code.co_firstlineno}{captured}"
+
+
+_SCALARS = (str, int, bool, float, type(None))
+
+
+def _leaf(value: Any) -> str | None:
+    """Values that stand for themselves, checked before the memo (they are most of what is fingerprinted)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return repr(value)
+    if kind is Doc:
+        return f"<doc {value._id}>"
+    if kind in (datetime, date, time):
+        return f"{kind.__name__}({value.isoformat()})"
+    if kind is Term:
+        return f"<term {value.id}>"
+    if kind is Collection:
+        return f"<collection {value.name}>"
+    if kind is Taxonomy:
+        return f"<taxonomy {value.name}>"
+    if kind is SiteGraph:
+        return "<site>"
+    return None
 
 
 def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
@@ -79,8 +111,9 @@ def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
     functions by their code and what they captured, so ``partial(render, site, docs)`` is stable.
     ``memo`` remembers containers by identity: pass one only while they cannot change.
     """
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return repr(value)
+    leaf = _leaf(value)
+    if leaf is not None:
+        return leaf
     if memo is None:
         memo = {}
     found = memo.get(id(value))
@@ -91,36 +124,23 @@ def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
 
 
 def _fingerprint(value: Any, memo: Memo) -> str | None:
-    if isinstance(value, (datetime, date, time)):
-        return f"{type(value).__name__}({value.isoformat()})"
+    if isinstance(value, (list, tuple)):
+        return _join(value, memo)
+    if isinstance(value, Paginator):
+        return _join(("paginator", value.items, value.number, value.pages, value.total, value.routes), memo)
+    if isinstance(value, Mapping):
+        # In order: templates may iterate it.
+        return _join((item for pair in value.items() for item in pair), memo, "{", "}")
     if isinstance(value, bytes):
         return "b" + hashlib.blake2b(value, digest_size=16).hexdigest()
-    if isinstance(value, Doc):
-        return f"<doc {value.id}>"
-    if isinstance(value, Term):
-        return f"<term {value.id}>"
-    if isinstance(value, Collection):
-        return f"<collection {value.name}>"
-    if isinstance(value, Taxonomy):
-        return f"<taxonomy {value.name}>"
-    if isinstance(value, SiteGraph):
-        return "<site>"
-    if isinstance(value, Paginator):
-        return fingerprint(["paginator", value.items, value.number, value.pages, value.total, value.routes], memo)
-    if isinstance(value, (list, tuple)):
-        parts = [fingerprint(item, memo) for item in value]
-        return None if None in parts else "[" + ",".join(parts) + "]"  # type: ignore[arg-type]
-    if isinstance(value, Mapping):
-        items = [(fingerprint(k, memo), fingerprint(v, memo)) for k, v in value.items()]
-        if any(k is None or v is None for k, v in items):
-            return None
-        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"  # in order: templates may iterate it
+    if isinstance(value, (datetime, date, time, Doc, Term, Collection, Taxonomy, SiteGraph)):  # subclasses
+        return _leaf(value) or f"{type(value).__qualname__}({value!r})"
     if isinstance(value, msgspec.Struct):
         return f"{type(value).__qualname__}{msgspec.json.encode(value).decode()}"
     if isinstance(value, PurePath):
         return None  # a file's name says nothing about what it holds now
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = fingerprint({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, memo)
+        fields = _join((getattr(value, f.name) for f in dataclasses.fields(value)), memo)
         return None if fields is None else f"{type(value).__qualname__}{fields}"
     if callable(value):
         return _callable(value, memo)
@@ -134,22 +154,10 @@ def definition(output: Page | File, memo: Memo) -> str | None:
     rebuilt every time.
     """
     if isinstance(output, Page):
-        text = fingerprint(
-            [
-                output.route,
-                output.templates,
-                output.kind,
-                output.title,
-                output.source,
-                output.description,
-                output.sitemap,
-                output.lastmod,
-                output.context,
-            ],
-            memo,
-        )
+        fields = (output.route, output.templates, output.kind, output.title, output.source)
+        text = _join((*fields, output.description, output.sitemap, output.lastmod, output.context), memo)
     else:
-        text = fingerprint([output.route, output.data, output.source, output.content_type, output.meta], memo)
+        text = _join((output.route, output.data, output.source, output.content_type, output.meta), memo)
     return None if text is None else digest(text)
 
 

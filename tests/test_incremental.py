@@ -1,0 +1,166 @@
+"""Incremental builds: only outputs whose recorded inputs changed are rendered, and why is visible.
+
+The random-edit invariant (test_incremental_invariant.py) proves the results equal clean
+builds; these tests pin down what is *not* rendered, the reports, and failure handling.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import post, run, tree_digest
+
+from sonicgen.build import BuildOptions, build
+
+TITLES_ONLY_TERM = """\
+{% extends "base.html" %}
+{% block content %}<h1>{{ term.name }}</h1>
+<ul>{% for entry in paginator.items %}<li><a href="{{ entry.url }}">{{ entry.title }}</a></li>{% endfor %}</ul>
+{% endblock %}
+"""
+
+
+def three_posts(make_site) -> Path:
+    return make_site(
+        {
+            "content/posts/a.md": post("Alpha", date="2024-01-01T10:00:00Z", tags=["x"], body="First body."),
+            "content/posts/b.md": post("Bravo", date="2024-01-02T10:00:00Z", tags=["x"], body="Second body."),
+            "content/posts/c.md": post("Charlie", date="2024-01-03T10:00:00Z", tags=["y"], body="Third body."),
+            "templates/term.html": TITLES_ONLY_TERM,
+        }
+    )
+
+
+def age(site: Path) -> None:
+    """Date every source an hour back: a file changed within the last two seconds is never trusted by its stat."""
+    past = datetime.now(UTC).timestamp() - 3600
+    for path in site.rglob("*"):
+        if path.is_file():
+            os.utime(path, (past, past))
+
+
+def rebuild(site: Path, **options: object) -> dict[str, str]:
+    """Build in-process; the outputs rendered and why."""
+    return build(site / "site.yaml", BuildOptions(**options)).summary.stale  # type: ignore[arg-type]
+
+
+def test_a_body_edit_leaves_pages_that_show_only_the_title_alone(make_site):
+    site = three_posts(make_site)
+    rebuild(site)
+    term_page = (site / "dist/tags/x/index.html").read_bytes()
+    (site / "content/posts/b.md").write_text(post("Bravo", date="2024-01-02T10:00:00Z", tags=["x"], body="A *new* body."))
+    stale = rebuild(site)
+    assert stale["posts/2024/b/index.html"] == "the body of posts/b changed"
+    assert "tags/x/index.html" not in stale  # shows titles only
+    assert "posts/2024/a/index.html" not in stale and "posts/2024/c/index.html" not in stale  # neighbours show titles
+    assert "<em>new</em>" in (site / "dist/posts/2024/b/index.html").read_text()
+    assert (site / "dist/tags/x/index.html").read_bytes() == term_page
+
+
+def test_a_title_edit_rerenders_the_pages_that_show_it(make_site):
+    site = three_posts(make_site)
+    rebuild(site)
+    (site / "content/posts/b.md").write_text(post("Bravissimo", date="2024-01-02T10:00:00Z", tags=["x"], body="Second body."))
+    stale = rebuild(site)
+    assert stale["tags/x/index.html"] == "the title of posts/b changed"
+    assert "Bravissimo" in (site / "dist/tags/x/index.html").read_text()
+    assert "tags/y/index.html" not in stale  # b is not tagged y
+    assert "Bravissimo" in (site / "dist/posts/2024/a/index.html").read_text()  # its neighbour's pager
+
+
+def test_build_v_says_how_many_outputs_were_rendered_and_why(make_site):
+    site = three_posts(make_site)
+    assert run(site, "build").exit_code == 0
+    (site / "content/posts/b.md").write_text(post("Bravissimo", date="2024-01-02T10:00:00Z", tags=["x"], body="Second body."))
+    result = run(site, "build", "-v")
+    assert result.exit_code == 0, result.output
+    assert "Re-rendered " in result.output and " were up to date" in result.output
+    assert "× the title of posts/b changed (e.g. " in result.output
+    age(site)
+    assert "Re-rendered 0 of " in run(site, "build", "-v").output  # the files are recent: their stat is not trusted
+    nothing = run(site, "build", "-v")
+    assert "Nothing to do: no input file, setting or scheduled date changed since the last build" in nothing.output
+
+
+def test_why_lists_the_recorded_inputs_of_one_page(make_site):
+    site = three_posts(make_site)
+    missing = run(site, "why", "/posts/2024/a/")
+    assert missing.exit_code == 1 and "no build state yet; run `sonicgen build` first" in missing.output
+    assert run(site, "build").exit_code == 0
+    result = run(site, "why", "https://test.example/posts/2024/a/")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("posts/2024/a/index.html read ")
+    assert "template entry.html  [tpl:entry.html]" in result.output
+    assert "the body of posts/a  [d:posts/a:body]" in result.output
+    assert "the title of posts/b  [d:posts/b:title]" in result.output  # its neighbour, in the pager
+    unknown = run(site, "why", "/posts/2024/alpha/")
+    assert unknown.exit_code == 1 and "did you mean posts/2024/a/index.html" in unknown.output
+
+
+def test_a_failed_incremental_build_keeps_the_last_good_output_and_state(make_site):
+    site = three_posts(make_site)
+    rebuild(site)
+    before = tree_digest(site / "dist")
+    state = site / ".sonicgen/state.db"
+    with sqlite3.connect(state) as conn:
+        recorded = conn.execute("SELECT path, definition FROM outputs ORDER BY path").fetchall()
+    good = (site / "templates/term.html").read_text()
+    (site / "templates/term.html").write_text(good.replace("{{ term.name }}", "{{ term.name }"))
+    (site / "content/posts/a.md").write_text(post("Alpha", date="2024-01-01T10:00:00Z", tags=["x"], body="Edited while broken."))
+    failed = run(site, "build")
+    assert failed.exit_code == 1 and "templates/term.html:2: template syntax error" in failed.output
+    assert tree_digest(site / "dist") == before
+    with sqlite3.connect(state) as conn:
+        assert conn.execute("SELECT path, definition FROM outputs ORDER BY path").fetchall() == recorded
+    (site / "templates/term.html").write_text(good)
+    stale = rebuild(site)
+    assert stale and "tags/x/index.html" not in stale  # still incremental: only what the edit touched
+    assert stale["posts/2024/a/index.html"] == "the body of posts/a changed"
+    assert "Edited while broken." in (site / "dist/posts/2024/a/index.html").read_text()
+
+
+def test_a_scheduled_post_appears_when_its_time_comes_without_any_edit(make_site):
+    site = make_site(
+        {
+            "content/posts/now.md": post("Now", date="2024-01-01T10:00:00Z"),
+            "content/posts/later.md": post("Later", date="2030-01-01T10:00:00Z"),
+        }
+    )
+    age(site)
+    before = datetime(2029, 6, 1, tzinfo=UTC)
+    build(site / "site.yaml", BuildOptions(now=before))
+    assert not (site / "dist/posts/2030/later/index.html").exists()
+    assert build(site / "site.yaml", BuildOptions(now=before)).summary.inputs_unchanged
+    after = build(site / "site.yaml", BuildOptions(now=datetime(2030, 6, 1, tzinfo=UTC))).summary
+    assert not after.inputs_unchanged
+    assert after.stale["posts/2030/later/index.html"] == "new"
+    assert "Later" in (site / "dist/posts/index.html").read_text()
+
+
+def test_warnings_are_shown_again_when_nothing_changed(make_site):
+    site = make_site({"content/posts/a.md": post("A", tags=['"!!!"'])})
+    age(site)
+    first = run(site, "build")
+    warning = "content/posts/a.md:4: warning: tags: term '!!!' has no URL-safe letters; ignored"
+    assert first.exit_code == 0 and warning in first.output
+    again = run(site, "build", "-v")
+    assert again.exit_code == 0 and warning in again.output and "Nothing to do" in again.output
+    assert run(site, "build", "--strict").exit_code == 1
+
+
+def test_a_file_whose_stat_did_not_change_is_not_read_again(make_site):
+    """Stat first, like git and make: same size and modification time means the file is unchanged."""
+    site = make_site({"content/posts/a.md": post("A", body="Version one.")})
+    source = site / "content/posts/a.md"
+    os.utime(source, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))  # well before the build
+    rebuild(site)
+    source.write_text(post("A", body="Version two."))  # same length
+    os.utime(source, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    rebuild(site)
+    assert "Version one." in (site / "dist/posts/2024/a/index.html").read_text()
+    source.touch()  # a new time: read again
+    assert rebuild(site)["posts/2024/a/index.html"] == "the body of posts/a changed"
+    assert "Version two." in (site / "dist/posts/2024/a/index.html").read_text()
