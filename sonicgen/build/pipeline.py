@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,7 +149,7 @@ def _render_cache(config: Config, plugins: SitePlugins, problems: Problems) -> R
         _cache_warning(config, problems, str(exc))
         return None
     try:
-        return RenderCache(conn, renderer_fingerprint(config, plugins))
+        return RenderCache(conn, renderer_fingerprint(config, plugins), state_path(config))
     except sqlite3.DatabaseError as exc:  # damage beyond the header shows on the first read
         conn.close()
         _cache_warning(config, problems, str(exc))
@@ -165,21 +165,27 @@ def _plugin_failure(exc: PluginError, root: Path) -> BuildError:
     return BuildError([exc.problem(root)])
 
 
-def _prerender(docs: list[Doc], jobs: int, root: Path, progress: Progress) -> None:
-    """Render every published body in worker processes first, so nothing later waits on Markdown."""
+def _prerender(docs: list[Doc], jobs: int, cache: RenderCache, render: Callable[[str], Rendered], root: Path, progress: Progress) -> None:
+    """Render bodies missing from the cache in worker processes, which store them: nothing later waits on Markdown."""
     parts = slices(len(docs), jobs)
 
-    def work(index: int) -> list[Rendered] | BuildError:
+    def work(index: int) -> list[str] | BuildError:
+        keys = []
         try:
-            return [docs[n].rendered for n in parts[index]]
+            for n in parts[index]:
+                body = docs[n]._entry.body
+                key = cache.key(body)
+                cache.keep(key, render(body))
+                keys.append(key)
         except PluginError as exc:  # a markdown:highlight handler failed
             return _plugin_failure(exc, root)
+        cache.flush()
+        return keys
 
-    for index, result in fork_map(work, len(parts), jobs):
+    for _, result in fork_map(work, len(parts), jobs):
         if isinstance(result, BuildError):
             raise result
-        for n, rendered in zip(parts[index], result, strict=True):
-            docs[n].provide(rendered)
+        cache.made.update(result)
         progress.advance(len(result))
 
 
@@ -197,7 +203,8 @@ def _render_one(path: str, output: Output, renderer: PageRenderer, writer: Outpu
             record, written = writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
         return record, written, tuple(sorted(site.recorder))
     finally:
-        site.recorder = None
+        read, site.recorder = site.recorder, None
+        site.release(read)  # renderings are the cache's to keep: a worker's memory stays bounded
 
 
 def _render_all(
@@ -432,21 +439,18 @@ def _render_site(run: _Run, markdown: MarkdownRenderer, entries: list[Entry], da
         writer.note(path, writer.previous[path], False)
     stale_pages = sum(1 for path, _ in items if path in planned)
     everything = plan.fresh or stale_pages > 2 * PAGES_PER_WORKER
-    prerendered: list[Doc] = []
-    if everything and cache is not None:  # most pages render: fill every body at once, render the rest in parallel
-        docs = list(site.docs())
-        fresh = cache.fill(docs)
+    if everything and cache is not None:  # most pages render: find the bodies to render and render them in parallel first
+        fresh = cache.missing(list(site.docs()))
         markdown_jobs = _workers(options.jobs, len(fresh))
         if markdown_jobs > 1:
             progress.stage("Rendering Markdown", len(fresh))
-            _prerender(fresh, markdown_jobs, config.root, progress)
-            prerendered = fresh
+            _prerender(fresh, markdown_jobs, cache, markdown.render, config.root, progress)
     jobs = _workers(options.jobs, len(items)) if everything else 1  # a few pages: forking costs more than it saves
     try:
         progress.stage("Rendering", len(items))
         failures, read = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
         if cache is not None:
-            cache.store(prerendered)  # even if the build fails: these renderings stay valid for the next one
+            cache.finish()  # even if the build fails: these renderings stay valid for the next one
             if cache.damage is not None:
                 _cache_warning(config, problems, cache.damage)
         problems.extend(_dedupe(failures))

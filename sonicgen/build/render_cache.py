@@ -14,8 +14,9 @@ import hashlib
 import os
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
+from pathlib import Path
 
 import msgspec
 
@@ -24,10 +25,11 @@ from sonicgen.config import Config
 from sonicgen.content.graph import Doc
 from sonicgen.content.markup import Rendered
 from sonicgen.content.models import Entry
-from sonicgen.db.connect import retry_busy, write_transaction
+from sonicgen.db.connect import open_db, retry_busy, write_transaction
 from sonicgen.hooks.loader import SitePlugins
 
 MEMORY_ITEMS = 4096
+STATE_LABEL = ".sonicgen/state.db"
 _BATCH = 500  # SQLite's default limit on host parameters is 999
 
 _encoder = msgspec.msgpack.Encoder()
@@ -54,120 +56,132 @@ def renderer_fingerprint(config: Config, plugins: SitePlugins) -> str:
 
 
 class RenderCache:
-    """Three tiers for build work: an in-process LRU, the state database, then the renderer."""
+    """Three tiers for build work: an in-process LRU, the state database, then the renderer.
 
-    def __init__(self, conn: sqlite3.Connection, fingerprint: str) -> None:
+    Nothing holds a site's renderings: pages fetch each body when they need it (the LRU keeps
+    the ones many pages show, such as a feed's), and a forked worker opens its own connection
+    to the database, reads from it and adds what it rendered.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, fingerprint: str, path: Path) -> None:
         self.conn = conn
         self.fingerprint = fingerprint
+        self.path = path
         self.build = int(conn.execute("SELECT coalesce(max(used), 0) + 1 FROM render_cache").fetchone()[0])
         self.memory: OrderedDict[str, Rendered] = OrderedDict()
-        self.served: list[str] = []
-        self.hits = 0
-        self.misses = 0
+        self.served: set[str] = set()  # keys found in the cache this build (in this process)
+        self.made: set[str] = set()  # keys rendered this build
         self.damage: str | None = None  # set when the database fails: the build goes on without it
-        self.pending: list[tuple[str, Rendered]] = []  # rendered on demand, not yet stored
-        self._pid = os.getpid()
+        self._pending: list[tuple[str, Rendered]] = []
+        self._connections = {os.getpid(): conn}
+
+    @property
+    def hits(self) -> int:
+        return len(self.served - self.made)  # a body rendered this build and then fetched again is no hit
+
+    @property
+    def misses(self) -> int:
+        return len(self.made)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This process's connection: one inherited through fork must not be used."""
+        pid = os.getpid()
+        found = self._connections.get(pid)
+        if found is None:
+            found = self._connections[pid] = open_db(self.path, synchronous="NORMAL", label=STATE_LABEL, verify=False)
+        return found
+
+    def key(self, body: str) -> str:
+        return hashlib.sha256(f"{self.fingerprint}\n{body}".encode()).hexdigest()
 
     def through(self, render: Callable[[str], Rendered]) -> Callable[[Entry], Rendered]:
-        """``render`` behind the cache, for bodies rendered on demand (a small incremental build).
-
-        A forked worker has no connection of its own and renders without the cache.
-        """
+        """``render`` behind the cache: what a doc uses to get its body's HTML."""
 
         def cached(entry: Entry) -> Rendered:
-            if os.getpid() != self._pid or self.damage is not None:
+            if self.damage is not None:
                 return render(entry.body)
             key = self.key(entry.body)
             found = self.memory.get(key)
             if found is None:
                 try:
-                    row = self.conn.execute("SELECT value FROM render_cache WHERE key = ?", (key,)).fetchone()
-                    found = _decoder.decode(row["value"]) if row is not None else None
+                    row = self._connection().execute("SELECT value FROM render_cache WHERE key = ?", (key,)).fetchone()
+                    found = _decoder.decode(row[0]) if row is not None else None
                 except (sqlite3.DatabaseError, msgspec.DecodeError) as exc:
                     self.damage = str(exc)
             if found is not None:
-                self.hits += 1
-                self.served.append(key)
-                self._remember([(key, found)])
+                self.served.add(key)
+                self._remember(key, found)
                 return found
-            self.misses += 1
             rendered = render(entry.body)
-            self.pending.append((key, rendered))
+            self.keep(key, rendered)
             return rendered
 
         return cached
 
-    def key(self, body: str) -> str:
-        return hashlib.sha256(f"{self.fingerprint}\n{body}".encode()).hexdigest()
+    def keep(self, key: str, rendered: Rendered) -> None:
+        """Store a new rendering (written in batches, from whichever process made it)."""
+        self.made.add(key)
+        self._remember(key, rendered)
+        self._pending.append((key, rendered))
+        if len(self._pending) >= _BATCH:
+            self.flush()
 
-    def fill(self, docs: Sequence[Doc]) -> list[Doc]:
-        """Give ``docs`` their cached renderings; return the docs still to render."""
+    def missing(self, docs: Sequence[Doc]) -> list[Doc]:
+        """The docs whose bodies are not in the cache (the others count as served and stay stored)."""
         keys = [self.key(doc._entry.body) for doc in docs]
-        found: dict[str, Rendered] = {}
-        for key in keys:
-            if key in self.memory:
-                found[key] = self.memory[key]
+        found: set[str] = {key for key in keys if key in self.memory}
         wanted = [key for key in keys if key not in found]
         try:
             for start in range(0, len(wanted), _BATCH):
                 batch = wanted[start : start + _BATCH]
                 marks = ",".join("?" * len(batch))
-                for row in self.conn.execute(f"SELECT key, value FROM render_cache WHERE key IN ({marks})", batch):
-                    found[row["key"]] = _decoder.decode(row["value"])
-        except (sqlite3.DatabaseError, msgspec.DecodeError) as exc:
+                found.update(row[0] for row in self.conn.execute(f"SELECT key FROM render_cache WHERE key IN ({marks})", batch))
+        except sqlite3.DatabaseError as exc:
             self.damage = str(exc)
-            found = {key: found[key] for key in keys if key in self.memory}
-        missing = []
-        for doc, key in zip(docs, keys, strict=True):
-            rendered = found.get(key)
-            if rendered is None:
-                missing.append(doc)
-            else:
-                doc.provide(rendered)
-        self.served += found
-        self.hits += len(docs) - len(missing)
-        self._remember(found.items())
-        return missing
+            return list(docs)
+        self.served |= found
+        return [doc for doc, key in zip(docs, keys, strict=True) if key not in found]
 
-    def store(self, rendered_docs: Iterable[Doc]) -> None:
-        """Keep the renderings of ``rendered_docs`` (rendered elsewhere) and of bodies rendered on
-        demand, and mark every body this build was served as used."""
-        rendered = [(self.key(doc._entry.body), doc.rendered) for doc in rendered_docs]
-        self.misses += len(rendered)
-        rows = [*self.pending, *rendered]
-        self.pending = []
-        self._remember(rows)
+    def flush(self) -> None:
+        """Write the renderings made since the last flush."""
+        rows, self._pending = self._pending, []
+        if not rows:
+            return
 
-        def write() -> None:
-            with write_transaction(self.conn):
-                self.conn.executemany(
-                    "INSERT INTO render_cache (key, value, used) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET used = excluded.used",
-                    [(key, _encoder.encode(rendered), self.build) for key, rendered in rows],
-                )
-                self.conn.executemany("UPDATE render_cache SET used = ? WHERE key = ?", [(self.build, key) for key in self.served])
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO render_cache (key, value, used) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET used = excluded.used",
+                [(key, _encoder.encode(rendered), self.build) for key, rendered in rows],
+            )
 
         self._write(write)
+
+    def finish(self) -> None:
+        """Write what is pending and mark every body this build was served as used (in the build's process)."""
+        self.flush()
+        served = [(self.build, key) for key in self.served]
+        self._write(lambda conn: conn.executemany("UPDATE render_cache SET used = ? WHERE key = ?", served))
 
     def prune(self) -> None:
-        """Forget renderings that the build that just succeeded did not use; only after a build that filled every doc."""
+        """Forget renderings that the build that just succeeded did not use; only after a build that needed every body."""
+        self._write(lambda conn: conn.execute("DELETE FROM render_cache WHERE used < ?", (self.build,)))
 
-        def write() -> None:
-            with write_transaction(self.conn):
-                self.conn.execute("DELETE FROM render_cache WHERE used < ?", (self.build,))
-
-        self._write(write)
-
-    def _write(self, write: Callable[[], None]) -> None:
+    def _write(self, write: Callable[[sqlite3.Connection], object]) -> None:
         if self.damage is not None:
             return
+        conn = self._connection()
+
+        def transaction() -> None:
+            with write_transaction(conn):
+                write(conn)
+
         try:
-            retry_busy(write)
+            retry_busy(transaction)
         except sqlite3.DatabaseError as exc:
             self.damage = str(exc)
 
-    def _remember(self, items: Iterable[tuple[str, Rendered]]) -> None:
-        for key, rendered in items:
-            self.memory[key] = rendered
-            self.memory.move_to_end(key)
-        while len(self.memory) > MEMORY_ITEMS:
+    def _remember(self, key: str, rendered: Rendered) -> None:
+        self.memory[key] = rendered
+        self.memory.move_to_end(key)
+        if len(self.memory) > MEMORY_ITEMS:
             self.memory.popitem(last=False)

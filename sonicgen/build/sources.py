@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import msgspec
 
@@ -30,17 +30,18 @@ class SourceMemory:
         spec = msgspec.json.encode(self.config.site.collections[collection]).decode()
         return hashlib.sha256(f"{__version__}\n{self.config.site.timezone}\n{spec}".encode()).hexdigest()
 
-    def records(self, collection: str) -> Iterable[bytes]:
+    def records(self, collection: str) -> Iterator[bytes]:
+        """The collection's records, streamed (a large site's would not fit in memory twice)."""
         try:
             row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (f"sources:{collection}",)).fetchone()
             if row is None or row[0] != self._reading(collection):
-                return []
-            return [r[0] for r in self.conn.execute("SELECT record FROM sources WHERE collection = ?", (collection,))]
+                return
+            for (record,) in self.conn.execute("SELECT record FROM sources WHERE collection = ?", (collection,)):
+                yield record
         except sqlite3.DatabaseError as exc:
             self.damage = str(exc)
-            return []
 
-    def keep(self, collection: str, fresh: dict[str, bytes], gone: list[str]) -> None:
+    def keep(self, collection: str, fresh: Iterable[tuple[str, bytes]], gone: list[str]) -> None:
         if self.damage is not None:
             return
         reading = self._reading(collection)
@@ -57,7 +58,7 @@ class SourceMemory:
                 self.conn.executemany(
                     "INSERT INTO sources (path, collection, record) VALUES (?, ?, ?) "
                     "ON CONFLICT (path) DO UPDATE SET collection = excluded.collection, record = excluded.record",
-                    [(path, collection, record) for path, record in fresh.items()],
+                    ((path, collection, record) for path, record in fresh),
                 )
                 self.conn.executemany("DELETE FROM sources WHERE path = ?", [(path,) for path in gone])
 

@@ -174,14 +174,6 @@ class Doc:
         return self._rendered
 
     @property
-    def is_rendered(self) -> bool:
-        return self._rendered is not None
-
-    def provide(self, rendered: Rendered) -> None:
-        """Hand over a body rendered elsewhere (a worker process, a cache), so it is not rendered again."""
-        self._rendered = rendered
-
-    @property
     def html(self) -> Markup:
         return Markup(self.rendered.html)
 
@@ -485,6 +477,15 @@ class SiteGraph:
         origin = self.base_url.split("://", 1)
         host = origin[1].split("/", 1)[0]
         return f"{origin[0]}://{host}{self.url(route)}"
+
+    def release(self, read: Iterable[str]) -> None:
+        """Let go of the rendered bodies among ``read`` (recorded keys); they are rendered or fetched again when needed."""
+        for key in read:
+            if key.endswith(":body"):
+                collection, _, slug = key[2:-5].partition("/")
+                doc = self._by_key.get((collection, slug))
+                if doc is not None:
+                    doc._rendered = None
 
     def get(self, collection: str, slug: str) -> Doc | None:
         self.note(f"c:{collection}")

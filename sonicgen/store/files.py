@@ -143,22 +143,24 @@ class FilesStore:
             self._indexes[collection] = _Index.of(files)
             self._recalled[collection] = dict(files)
 
-    def news(self, collection: str) -> tuple[dict[str, bytes], list[str]]:
-        """Records of the files read since :meth:`recall` (by path) and the paths that are gone."""
+    def news(self, collection: str) -> tuple[Iterator[tuple[str, bytes]], list[str]]:
+        """Records of the files read since :meth:`recall` (path, record; encoded as they are
+        consumed) and the paths that are gone."""
         with self._mutex:
             index = self._indexes.get(collection)
             before = self._recalled.get(collection, {})
-            now = index.files if index is not None else {}
-            fresh: dict[str, bytes] = {}
-            for path, file in now.items():
-                if before.get(path) is not file:
-                    try:
-                        fresh[str(path)] = encode(tuple(getattr(file, f.name) for f in dataclass_fields(file)))
-                    except Unrememberable:
-                        continue
-            return fresh, [str(path) for path in before if path not in now]
+            now = dict(index.files) if index is not None else {}
+        return self._encoded(file for path, file in now.items() if before.get(path) is not file), [
+            str(path) for path in before if path not in now
+        ]
 
-    # Reading ---------------------------------------------------------------------------------
+    @staticmethod
+    def _encoded(files: Iterable[_File]) -> Iterator[tuple[str, bytes]]:
+        for file in files:
+            try:
+                yield str(file.path), encode(tuple(getattr(file, f.name) for f in dataclass_fields(file)))
+            except Unrememberable:
+                continue
 
     def entries(self, collection: str, problems: Problems) -> Iterator[Entry]:
         with self._mutex:
