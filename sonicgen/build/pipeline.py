@@ -7,6 +7,7 @@ writing if any error was found, so the previous output stays untouched.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -201,7 +202,7 @@ def _render_one(path: str, output: Output, renderer: PageRenderer, writer: Outpu
             record, written = writer.stage(path, renderer.render(output).encode("utf-8"))
         else:
             record, written = writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
-        return record, written, tuple(sorted(site.recorder))
+        return record, written, tuple(sorted(map(sys.intern, site.recorder)))  # one string per key, however many pages read it
     finally:
         read, site.recorder = site.recorder, None
         site.release(read)  # renderings are the cache's to keep: a worker's memory stays bounded

@@ -12,31 +12,28 @@ from collections.abc import Iterable, Mapping
 from sonicgen.build.plan import UNKNOWN, Plan, Resolve
 from sonicgen.db.connect import retry_busy, write_transaction
 
+_BATCH = 500  # SQLite's default limit on host parameters is 999
+
 
 def _doc_of(key: str) -> str | None:
     return key[2:].split(":", 1)[0] if key.startswith("d:") else None
 
 
-class _FactIds:
-    """Row ids of facts, inserting each new key once with its current value."""
+def _select_ids(conn: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), _BATCH):
+        batch = keys[start : start + _BATCH]
+        ids.update(conn.execute(f"SELECT key, id FROM facts WHERE key IN ({','.join('?' * len(batch))})", batch).fetchall())
+    return ids
 
-    def __init__(self, conn: sqlite3.Connection, resolve: Resolve) -> None:
-        self.conn = conn
-        self.resolve = resolve
-        self._ids: dict[str, int] | None = None
 
-    def __call__(self, key: str) -> int:
-        if self._ids is None:  # loaded on first use: a build that rendered nothing does not need them
-            self._ids = dict(self.conn.execute("SELECT key, id FROM facts").fetchall())
-        found = self._ids.get(key)
-        if found is None:
-            value = self.resolve(key)
-            row = self.conn.execute(
-                "INSERT INTO facts (key, value, doc) VALUES (?, ?, ?) RETURNING id",
-                (key, UNKNOWN if value is None else value, _doc_of(key)),
-            ).fetchone()
-            found = self._ids[key] = int(row[0])
-        return found
+def _fact_ids(conn: sqlite3.Connection, keys: set[str], resolve: Resolve) -> dict[str, int]:
+    """Row ids of ``keys``, inserting the facts not stored yet with their current values."""
+    ids = _select_ids(conn, list(keys))
+    new = [key for key in keys if key not in ids]
+    rows = ((key, UNKNOWN if (value := resolve(key)) is None else value, _doc_of(key)) for key in new)
+    conn.executemany("INSERT INTO facts (key, value, doc) VALUES (?, ?, ?)", rows)
+    return ids | _select_ids(conn, new)
 
 
 def record_build(
@@ -68,17 +65,20 @@ def record_build(
                 plan.versions.items(),
             )
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in plan.removed_docs])
-            fact_id = _FactIds(conn, resolve)
-            for path, (definition, keys) in rendered.items():
-                output = conn.execute(
-                    """INSERT INTO outputs (path, definition) VALUES (?, ?)
-                       ON CONFLICT (path) DO UPDATE SET definition = excluded.definition RETURNING id""",
-                    (path, definition or UNKNOWN),
-                ).fetchone()[0]
-                conn.execute("DELETE FROM deps WHERE output = ?", (output,))
-                conn.executemany("INSERT INTO deps (output, fact) VALUES (?, ?)", [(output, fact_id(key)) for key in keys])
+            conn.executemany(
+                "INSERT INTO outputs (path, definition) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET definition = excluded.definition",
+                ((path, definition or UNKNOWN) for path, (definition, _) in rendered.items()),
+            )
+            outputs = dict(conn.execute("SELECT path, id FROM outputs").fetchall())
+            if not plan.fresh:
+                conn.executemany("DELETE FROM deps WHERE output = ?", ((outputs[path],) for path in rendered))
+            facts = _fact_ids(conn, {key for _, keys in rendered.values() for key in keys}, resolve)
+            conn.executemany(
+                "INSERT INTO deps (output, fact) VALUES (?, ?)",
+                ((outputs[path], facts[key]) for path, (_, keys) in rendered.items() for key in keys),
+            )
             keep = set(planned)
-            gone = [(oid,) for oid, path in conn.execute("SELECT id, path FROM outputs").fetchall() if path not in keep]
+            gone = [(oid,) for path, oid in outputs.items() if path not in keep]
             conn.executemany("DELETE FROM deps WHERE output = ?", gone)
             conn.executemany("DELETE FROM outputs WHERE id = ?", gone)
             if rendered or gone or plan.changed:

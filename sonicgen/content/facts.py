@@ -119,7 +119,9 @@ def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
     found = memo.get(id(value))
     if found is None:
         # The value is kept with its fingerprint: an id is only unique while its object lives.
-        found = memo[id(value)] = (value, _fingerprint(value, memo))
+        # Digested, so that containers of containers (every page of a list shares its routes) stay small.
+        text = _fingerprint(value, memo)
+        found = memo[id(value)] = (value, None if text is None else digest(text))
     return found[1]
 
 
