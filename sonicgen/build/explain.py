@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sonicgen.build.plan import describe
-from sonicgen.build.state import state_path
+from sonicgen.build.state import as_json, decode_deps, state_path
 from sonicgen.config import Config
 from sonicgen.content.urls import UrlError, base_path, output_path
 from sonicgen.db.connect import DatabaseError, open_db
@@ -45,7 +45,7 @@ def explain(config: Config, url: str) -> Explanation:
     except DatabaseError as exc:
         raise SonicgenError(str(exc)) from None
     try:
-        row = conn.execute("SELECT id FROM outputs WHERE path = ?", (path,)).fetchone()
+        row = conn.execute("SELECT deps FROM outputs WHERE path = ?", (path,)).fetchone()
         if row is None:
             known = [r[0] for r in conn.execute("SELECT path FROM outputs")]
             close = difflib.get_close_matches(path, known, n=3)
@@ -53,7 +53,8 @@ def explain(config: Config, url: str) -> Explanation:
             raise SonicgenError(
                 f"{url}: the last build recorded no inputs for {path} (theme assets and static files are copied, not rendered){hint}"
             )
-        keys = [r[0] for r in conn.execute("SELECT f.key FROM deps d JOIN facts f ON f.id = d.fact WHERE d.output = ?", (row[0],))]
+        read = as_json(decode_deps(row[0]))
+        keys = [key for (key,) in conn.execute("SELECT key FROM facts WHERE id IN (SELECT value FROM json_each(?))", (read,))]
     except sqlite3.DatabaseError as exc:
         raise SonicgenError(f"{where.relative_to(config.root)}: {exc}; delete .sonicgen/ and build again") from None
     finally:

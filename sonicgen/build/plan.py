@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from sonicgen.build.state import as_json, decode_deps
 from sonicgen.content.facts import GONE
 
 Resolve = Callable[[str], str | None]
@@ -21,8 +22,6 @@ Resolve = Callable[[str], str | None]
 
 UNKNOWN = "?"
 """Stored for a fact that cannot be known: it never equals a current fact, so its readers always re-render."""
-
-_BATCH = 500  # SQLite's default limit on host parameters is 999
 
 
 @dataclass
@@ -37,11 +36,6 @@ class Plan:
 
     def is_stale(self, path: str) -> bool:
         return self.fresh or path in self.stale
-
-
-def _batches(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _BATCH):
-        yield items[start : start + _BATCH]
 
 
 def full_plan(paths: Iterable[str], why: str) -> Plan:
@@ -78,28 +72,22 @@ def plan_build(
         if resolved is None or resolved != value:
             plan.changed[key] = UNKNOWN if resolved is None else resolved
 
-    stored = dict(conn.execute("SELECT path, definition FROM outputs").fetchall())
-    for path, definition in paths.items():
-        before = stored.get(path)
-        if before is None:
-            plan.stale[path] = "new"
-        elif definition is None:
+    changed_ids = dict(conn.execute("SELECT id, key FROM facts WHERE key IN (SELECT value FROM json_each(?))", (as_json(plan.changed),)))
+    recorded: set[str] = set()
+    for path, before, deps in conn.execute("SELECT path, definition, deps FROM outputs"):
+        if path not in paths:
+            continue
+        recorded.add(path)
+        definition = paths[path]
+        if definition is None:
             plan.stale[path] = "made by a function sonicgen cannot fingerprint"
         elif definition != before:
             plan.stale[path] = "its route, templates or context changed"
         elif not present(path):
             plan.stale[path] = "its file is missing from the output"
-    keys = list(plan.changed)
-    for batch in _batches(keys):
-        marks = ",".join("?" * len(batch))
-        rows = conn.execute(
-            f"""SELECT o.path, f.key FROM facts f JOIN deps d ON d.fact = f.id JOIN outputs o ON o.id = d.output
-                WHERE f.key IN ({marks}) ORDER BY f.key""",
-            batch,
-        )
-        for path, key in rows:
-            if path in paths:
-                plan.stale.setdefault(path, f"{describe(key)} changed")
+        elif changed_ids and (read := changed_ids.keys() & decode_deps(deps)):
+            plan.stale[path] = f"{describe(min(changed_ids[fact] for fact in read))} changed"
+    plan.stale.update((path, "new") for path in paths if path not in recorded)
     return plan
 
 

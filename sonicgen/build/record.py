@@ -10,9 +10,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 
 from sonicgen.build.plan import UNKNOWN, Plan, Resolve
+from sonicgen.build.state import as_json, decode_deps, encode_deps
 from sonicgen.db.connect import retry_busy, write_transaction
-
-_BATCH = 500  # SQLite's default limit on host parameters is 999
 
 
 def _doc_of(key: str) -> str | None:
@@ -20,11 +19,7 @@ def _doc_of(key: str) -> str | None:
 
 
 def _select_ids(conn: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for start in range(0, len(keys), _BATCH):
-        batch = keys[start : start + _BATCH]
-        ids.update(conn.execute(f"SELECT key, id FROM facts WHERE key IN ({','.join('?' * len(batch))})", batch).fetchall())
-    return ids
+    return dict(conn.execute("SELECT key, id FROM facts WHERE key IN (SELECT value FROM json_each(?))", (as_json(keys),)))
 
 
 def _fact_ids(conn: sqlite3.Connection, keys: set[str], resolve: Resolve) -> dict[str, int]:
@@ -34,6 +29,15 @@ def _fact_ids(conn: sqlite3.Connection, keys: set[str], resolve: Resolve) -> dic
     rows = ((key, UNKNOWN if (value := resolve(key)) is None else value, _doc_of(key)) for key in new)
     conn.executemany("INSERT INTO facts (key, value, doc) VALUES (?, ?, ?)", rows)
     return ids | _select_ids(conn, new)
+
+
+def _prune_facts(conn: sqlite3.Connection) -> None:
+    """Forget facts that no output read any more (they would be compared on every build for nothing)."""
+    used: set[int] = set()
+    for (deps,) in conn.execute("SELECT deps FROM outputs"):
+        used.update(decode_deps(deps))
+    unused = [(fid,) for (fid,) in conn.execute("SELECT id FROM facts").fetchall() if fid not in used]
+    conn.executemany("DELETE FROM facts WHERE id = ?", unused)
 
 
 def record_build(
@@ -54,7 +58,7 @@ def record_build(
     def write() -> None:
         with write_transaction(conn):
             if plan.fresh:
-                for table in ("deps", "outputs", "facts", "docs"):
+                for table in ("outputs", "facts", "docs"):
                     conn.execute(f"DELETE FROM {table}")
             conn.executemany(
                 "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", meta.items()
@@ -65,23 +69,16 @@ def record_build(
                 plan.versions.items(),
             )
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in plan.removed_docs])
-            conn.executemany(
-                "INSERT INTO outputs (path, definition) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET definition = excluded.definition",
-                ((path, definition or UNKNOWN) for path, (definition, _) in rendered.items()),
-            )
-            outputs = dict(conn.execute("SELECT path, id FROM outputs").fetchall())
-            if not plan.fresh:
-                conn.executemany("DELETE FROM deps WHERE output = ?", ((outputs[path],) for path in rendered))
             facts = _fact_ids(conn, {key for _, keys in rendered.values() for key in keys}, resolve)
             conn.executemany(
-                "INSERT INTO deps (output, fact) VALUES (?, ?)",
-                ((outputs[path], facts[key]) for path, (_, keys) in rendered.items() for key in keys),
+                """INSERT INTO outputs (path, definition, deps) VALUES (?, ?, ?)
+                   ON CONFLICT (path) DO UPDATE SET definition = excluded.definition, deps = excluded.deps""",
+                ((path, definition or UNKNOWN, encode_deps({facts[key] for key in keys})) for path, (definition, keys) in rendered.items()),
             )
             keep = set(planned)
-            gone = [(oid,) for path, oid in outputs.items() if path not in keep]
-            conn.executemany("DELETE FROM deps WHERE output = ?", gone)
-            conn.executemany("DELETE FROM outputs WHERE id = ?", gone)
-            if rendered or gone or plan.changed:
-                conn.execute("DELETE FROM facts WHERE NOT EXISTS (SELECT 1 FROM deps WHERE deps.fact = facts.id)")
+            gone = [(path,) for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in keep]
+            conn.executemany("DELETE FROM outputs WHERE path = ?", gone)
+            if not plan.fresh and (rendered or gone or plan.changed):
+                _prune_facts(conn)
 
     retry_busy(write)

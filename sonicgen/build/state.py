@@ -7,7 +7,10 @@ opened with ``synchronous=NORMAL`` and migrated like every database sonicgen own
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
+
+import msgspec
 
 from sonicgen.config import Config
 from sonicgen.db.connect import open_db
@@ -41,9 +44,8 @@ MIGRATIONS = (
                 doc TEXT
             )""",
             "CREATE INDEX facts_doc ON facts (doc)",
-            "CREATE TABLE outputs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, definition TEXT NOT NULL)",
-            "CREATE TABLE deps (output INTEGER NOT NULL, fact INTEGER NOT NULL, PRIMARY KEY (output, fact)) WITHOUT ROWID",
-            "CREATE INDEX deps_fact ON deps (fact)",
+            # deps: the ids of the facts the output read (msgpack array); one row per output keeps recording cheap
+            "CREATE TABLE outputs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, deps BLOB NOT NULL)",
             "CREATE TABLE docs (id TEXT PRIMARY KEY, version TEXT NOT NULL) WITHOUT ROWID",
         ),
     ),
@@ -56,6 +58,27 @@ MIGRATIONS = (
         ),
     ),
 )
+
+
+_deps_encoder = msgspec.msgpack.Encoder()
+_deps_decoder = msgspec.msgpack.Decoder(list[int])
+
+
+def encode_deps(fact_ids: Iterable[int]) -> bytes:
+    """The ``outputs.deps`` column: the fact ids one output read, sorted so equal sets store equal bytes."""
+    return _deps_encoder.encode(sorted(fact_ids))
+
+
+def decode_deps(blob: bytes) -> list[int]:
+    return _deps_decoder.decode(blob)
+
+
+def as_json(items: Iterable[str] | Iterable[int]) -> str:
+    """A JSON array, for ``IN (SELECT value FROM json_each(?))``: one parameter however many items.
+
+    Text, not bytes: newer SQLite reads a BLOB argument as its binary JSONB format.
+    """
+    return msgspec.json.encode(list(items)).decode()
 
 
 def state_path(config: Config) -> Path:
