@@ -164,3 +164,23 @@ def test_a_file_whose_stat_did_not_change_is_not_read_again(make_site):
     source.touch()  # a new time: read again
     assert rebuild(site)["posts/2024/a/index.html"] == "the body of posts/a changed"
     assert "Version two." in (site / "dist/posts/2024/a/index.html").read_text()
+
+
+def test_facts_no_output_reads_any_more_are_forgotten(make_site):
+    site = three_posts(make_site)
+    rebuild(site)
+
+    def facts() -> set[str]:
+        with sqlite3.connect(site / ".sonicgen/state.db") as conn:
+            return {key for (key,) in conn.execute("SELECT key FROM facts")}
+
+    before = facts()
+    assert "d:posts/c:body" in before and "t:tags/y:docs" in before
+    (site / "content/posts/b.md").write_text(post("Bravo", date="2024-01-02T10:00:00Z", tags=["x"], body="Edited body."))
+    rebuild(site)
+    assert facts() == before  # the edited page reads what it read before: nothing to forget
+    (site / "content/posts/c.md").unlink()
+    rebuild(site)
+    after = facts()
+    assert not any(key.startswith("d:posts/c:") or key.startswith("t:tags/y:") for key in after), sorted(after)
+    assert "d:posts/b:body" in after

@@ -31,13 +31,19 @@ def _fact_ids(conn: sqlite3.Connection, keys: set[str], resolve: Resolve) -> dic
     return ids | _select_ids(conn, new)
 
 
-def _prune_facts(conn: sqlite3.Connection) -> None:
-    """Forget facts that no output read any more (they would be compared on every build for nothing)."""
-    used: set[int] = set()
+def _read_by(conn: sqlite3.Connection, paths: Iterable[str]) -> set[int]:
+    """The facts the recorded ``paths`` read."""
+    read: set[int] = set()
+    for (deps,) in conn.execute("SELECT deps FROM outputs WHERE path IN (SELECT value FROM json_each(?))", (as_json(paths),)):
+        read.update(decode_deps(deps))
+    return read
+
+
+def _prune_facts(conn: sqlite3.Connection, candidates: set[int]) -> None:
+    """Forget the ``candidates`` no output reads any more (they would be compared on every build for nothing)."""
     for (deps,) in conn.execute("SELECT deps FROM outputs"):
-        used.update(decode_deps(deps))
-    unused = [(fid,) for (fid,) in conn.execute("SELECT id FROM facts").fetchall() if fid not in used]
-    conn.executemany("DELETE FROM facts WHERE id = ?", unused)
+        candidates.difference_update(decode_deps(deps))
+    conn.executemany("DELETE FROM facts WHERE id = ?", [(fid,) for fid in candidates])
 
 
 def record_build(
@@ -69,16 +75,18 @@ def record_build(
                 plan.versions.items(),
             )
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in plan.removed_docs])
+            keep = set(planned)
+            gone = [path for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in keep]
+            # Facts only the re-rendered or removed outputs read before may be read by nobody now.
+            before = set() if plan.fresh else _read_by(conn, [*rendered, *gone])
             facts = _fact_ids(conn, {key for _, keys in rendered.values() for key in keys}, resolve)
             conn.executemany(
                 """INSERT INTO outputs (path, definition, deps) VALUES (?, ?, ?)
                    ON CONFLICT (path) DO UPDATE SET definition = excluded.definition, deps = excluded.deps""",
                 ((path, definition or UNKNOWN, encode_deps({facts[key] for key in keys})) for path, (definition, keys) in rendered.items()),
             )
-            keep = set(planned)
-            gone = [(path,) for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in keep]
-            conn.executemany("DELETE FROM outputs WHERE path = ?", gone)
-            if not plan.fresh and (rendered or gone or plan.changed):
-                _prune_facts(conn)
+            conn.executemany("DELETE FROM outputs WHERE path = ?", [(path,) for path in gone])
+            if orphans := before.difference(facts.values()):
+                _prune_facts(conn, orphans)
 
     retry_busy(write)

@@ -58,7 +58,8 @@ Memo = dict[int, tuple[Any, str | None]]
 def _join(values: Iterable[Any], memo: Memo, open_: str = "[", close: str = "]") -> str | None:
     parts = []
     for value in values:
-        part = repr(value) if type(value) in _SCALARS else fingerprint(value, memo)
+        leaf = _LEAVES.get(type(value))
+        part = leaf(value) if leaf is not None else fingerprint(value, memo)
         if part is None:
             return None
         parts.append(part)
@@ -67,8 +68,7 @@ def _join(values: Iterable[Any], memo: Memo, open_: str = "[", close: str = "]")
 
 def _callable(fn: Callable[..., Any], memo: Memo) -> str | None:
     if isinstance(fn, functools.partial):
-        args = _join((fn.func, *fn.args, fn.keywords), memo, "partial(", ")")
-        return args
+        return _join((fn.func, *fn.args, fn.keywords) if fn.keywords else (fn.func, *fn.args), memo, "partial(", ")")
     bound = getattr(fn, "__self__", None)
     if bound is not None:  # a bound method: what it is bound to matters as much as the code
         owner = fingerprint(bound, memo)
@@ -81,27 +81,25 @@ def _callable(fn: Callable[..., Any], memo: Memo) -> str | None:
     return None if captured is None else f"{fn.__module__}.{fn.__qualname__}:{code.co_firstlineno}{captured}"
 
 
-_SCALARS = (str, int, bool, float, type(None))
+def _moment(value: datetime | date | time) -> str:
+    return f"{type(value).__name__}({value.isoformat()})"
+
+
+_LEAVES: dict[type, Callable[[Any], str]] = {
+    **dict.fromkeys((str, int, bool, float, type(None)), repr),
+    **dict.fromkeys((datetime, date, time), _moment),
+    Doc: lambda doc: f"<doc {doc._id}>",
+    Term: lambda term: f"<term {term.id}>",
+    Collection: lambda collection: f"<collection {collection.name}>",
+    Taxonomy: lambda taxonomy: f"<taxonomy {taxonomy.name}>",
+    SiteGraph: lambda _: "<site>",
+}
+"""Values that stand for themselves, by exact type, checked before the memo (they are most of what is fingerprinted)."""
 
 
 def _leaf(value: Any) -> str | None:
-    """Values that stand for themselves, checked before the memo (they are most of what is fingerprinted)."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return repr(value)
-    if kind is Doc:
-        return f"<doc {value._id}>"
-    if kind in (datetime, date, time):
-        return f"{kind.__name__}({value.isoformat()})"
-    if kind is Term:
-        return f"<term {value.id}>"
-    if kind is Collection:
-        return f"<collection {value.name}>"
-    if kind is Taxonomy:
-        return f"<taxonomy {value.name}>"
-    if kind is SiteGraph:
-        return "<site>"
-    return None
+    leaf = _LEAVES.get(type(value))
+    return None if leaf is None else leaf(value)
 
 
 def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
