@@ -75,7 +75,7 @@ def main() -> None:
                 out = Path(tmp) / f"dist-{label}"
                 shutil.rmtree(out, ignore_errors=True)
                 os.sync()
-                seconds, cpu_seconds, _ = run_build_cpu(site, out)
+                seconds, cpu_seconds, _, _ = run_build_cpu(site, out)
                 wall[label].append(seconds)
                 cpu[label].append(cpu_seconds)
     for name, figures in (("wall", wall), ("CPU", cpu)):

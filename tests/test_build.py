@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from conftest import BASIC_CONFIG, post, run, tree_digest
@@ -87,6 +88,17 @@ def test_manifest_lists_every_output_with_hash_size_and_type(make_site):
     assert manifest["index.html"]["type"] == "text/html; charset=utf-8"
     css = next(p for p in manifest if p.startswith("assets/css/site."))
     assert manifest[css]["cache"] == "immutable" and manifest["index.html"]["cache"] == "revalidate"
+
+
+def test_a_first_build_publishes_a_folder_anyone_may_read(make_site):
+    site = make_site({"content/posts/a.md": post("A")})
+    umask = os.umask(0o022)
+    try:
+        build_ok(site)
+    finally:
+        os.umask(umask)
+    assert (site / "dist").stat().st_mode & 0o777 == 0o755  # the staging folder it was, made with the umask
+    assert not list(site.glob(".sonicgen-staging-*"))
 
 
 def test_rebuild_writes_only_changes_and_prunes_removed_pages(make_site):

@@ -17,7 +17,7 @@ from conftest import write_tree
 
 from sonicgen.config import Config, load_config
 from sonicgen.content.models import Entry, SourceRef
-from sonicgen.errors import Problems
+from sonicgen.errors import Problems, SonicgenError
 from sonicgen.store import ANY, Conflict, NotFound, Stored, StoreError
 from sonicgen.store.files import FilesStore
 from sonicgen.store.rewrite import same
@@ -301,6 +301,18 @@ def test_a_stale_version_after_an_outside_edit_is_a_conflict(site: Path, store: 
         store.delete("posts", "hello", expected=got.version)
     assert path.read_bytes() == edited
     assert store.get("posts", "hello").entry.fields["rating"] == 5
+
+
+def test_builds_leave_bodies_in_their_files_and_refuse_one_changed_since(site: Path, store: FilesStore):
+    path = write_tree(site, {"content/posts/hello.md": HAND_WRITTEN}) / "content/posts/hello.md"
+    [entry] = store.entries("posts", Problems())
+    assert entry.body == "Body *text*  \n\nwith trailing spaces.\n"  # read from the file on use
+    assert entry.body_digest() == hashlib.sha256(entry.body.encode()).hexdigest()
+    held = store.get("posts", "hello").entry  # a caller's own copy
+    path.write_text(HAND_WRITTEN.replace("Body", "Changed body"), "utf-8")
+    assert held.body.startswith("Body *text*")
+    with pytest.raises(SonicgenError, match=r"hello\.md: changed while sonicgen was using it; build again"):
+        _ = entry.body
 
 
 def _race(stores: list[FilesStore], version: str, round_: int) -> list[object]:

@@ -184,3 +184,14 @@ def test_facts_no_output_reads_any_more_are_forgotten(make_site):
     after = facts()
     assert not any(key.startswith("d:posts/c:") or key.startswith("t:tags/y:") for key in after), sorted(after)
     assert "d:posts/b:body" in after
+
+
+def test_the_build_state_keeps_no_bodies(make_site):
+    site = three_posts(make_site)
+    rebuild(site)
+    with sqlite3.connect(site / ".sonicgen/state.db") as conn:
+        records = b"".join(record for (record,) in conn.execute("SELECT record FROM sources"))
+    assert b"Bravo" in records and b"Second body." not in records  # front matter kept, bodies left in the files
+    (site / "content/posts/b.md").write_text(post("Bravo", date="2024-01-02T10:00:00Z", tags=["x"], body="Changed body."))
+    assert rebuild(site)["posts/2024/b/index.html"] == "the body of posts/b changed"
+    assert "Changed body." in (site / "dist/posts/2024/b/index.html").read_text()

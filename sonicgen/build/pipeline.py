@@ -31,7 +31,7 @@ from sonicgen.content.facts import Facts, Memo, definition
 from sonicgen.content.fields import check_defaults
 from sonicgen.content.graph import Doc, SiteGraph, build_graph
 from sonicgen.content.markup import MarkdownRenderer, Rendered, create_markdown, pygments_css
-from sonicgen.content.models import Entry, content_hash
+from sonicgen.content.models import Entry
 from sonicgen.content.outputs import BuildSummary, File, Output, Page
 from sonicgen.content.urls import UrlError, base_path
 from sonicgen.db.connect import DatabaseError
@@ -174,9 +174,9 @@ def _prerender(docs: list[Doc], jobs: int, cache: RenderCache, render: Callable[
         keys = []
         try:
             for n in parts[index]:
-                body = docs[n]._entry.body
-                key = cache.key(body)
-                cache.keep(key, render(body))
+                entry = docs[n]._entry
+                key = cache.key(entry)
+                cache.keep(key, render(entry.body))
                 keys.append(key)
         except PluginError as exc:  # a markdown:highlight handler failed
             return _plugin_failure(exc, root)
@@ -424,9 +424,8 @@ def _render_site(run: _Run, markdown: MarkdownRenderer, entries: list[Entry], da
 
     writer = OutputWriter(run.out_dir, clean=options.clean)
     renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
-    memo: Memo = {}
-    planned = {path: definition(o, memo) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)}
-    facts = Facts(site, lambda entry: cache.key(entry.body) if cache is not None else content_hash(entry.body.encode()))
+    planned = _definitions(by_path)
+    facts = Facts(site, cache.key if cache is not None else Entry.body_digest)
     resolve = resolver(facts, env, assets, renderer_fp)
     versions = doc_versions(site, renderer_fp)
     plan = _plan(cache, run.settings, options, writer, planned, versions, facts, resolve)
@@ -484,6 +483,12 @@ def _render_site(run: _Run, markdown: MarkdownRenderer, entries: list[Entry], da
     summary.seconds = time.perf_counter() - run.started
     plugins.registry.notify("build:done", summary=summary, config=config)
     return BuildResult(summary, problems.warnings)
+
+
+def _definitions(by_path: Mapping[str, Output]) -> dict[str, str | None]:
+    """Each rendered output's definition (files copied as they are have none); the memo dies here."""
+    memo: Memo = {}
+    return {path: definition(o, memo) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)}
 
 
 def _plan(

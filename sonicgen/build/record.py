@@ -22,13 +22,15 @@ def _select_ids(conn: sqlite3.Connection, keys: list[str]) -> dict[str, int]:
     return dict(conn.execute("SELECT key, id FROM facts WHERE key IN (SELECT value FROM json_each(?))", (as_json(keys),)))
 
 
-def _fact_ids(conn: sqlite3.Connection, keys: set[str], resolve: Resolve) -> dict[str, int]:
-    """Row ids of ``keys``, inserting the facts not stored yet with their current values."""
-    ids = _select_ids(conn, list(keys))
-    new = [key for key in keys if key not in ids]
-    rows = ((key, UNKNOWN if (value := resolve(key)) is None else value, _doc_of(key)) for key in new)
-    conn.executemany("INSERT INTO facts (key, value, doc) VALUES (?, ?, ?)", rows)
-    return ids | _select_ids(conn, new)
+def _fact_ids(conn: sqlite3.Connection, keys: set[str], resolve: Resolve, *, empty: bool) -> dict[str, int]:
+    """Row ids of ``keys``, inserting the facts not stored yet (with ids chosen here) and their current values."""
+    ids = {} if empty else _select_ids(conn, list(keys))
+    new = sorted(key for key in keys if key not in ids)
+    (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM facts").fetchone()
+    ids.update(zip(new, range(last + 1, last + 1 + len(new)), strict=True))
+    rows = ((ids[key], key, UNKNOWN if (value := resolve(key)) is None else value, _doc_of(key)) for key in new)
+    conn.executemany("INSERT INTO facts (id, key, value, doc) VALUES (?, ?, ?, ?)", rows)
+    return ids
 
 
 def _read_by(conn: sqlite3.Connection, paths: Iterable[str]) -> set[int]:
@@ -79,7 +81,7 @@ def record_build(
             gone = [path for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in keep]
             # Facts only the re-rendered or removed outputs read before may be read by nobody now.
             before = set() if plan.fresh else _read_by(conn, [*rendered, *gone])
-            facts = _fact_ids(conn, {key for _, keys in rendered.values() for key in keys}, resolve)
+            facts = _fact_ids(conn, {key for _, keys in rendered.values() for key in keys}, resolve, empty=plan.fresh)
             conn.executemany(
                 """INSERT INTO outputs (path, definition, deps) VALUES (?, ?, ?)
                    ON CONFLICT (path) DO UPDATE SET definition = excluded.definition, deps = excluded.deps""",

@@ -28,7 +28,7 @@ from sonicgen.content.models import Entry
 from sonicgen.db.connect import open_db, retry_busy, write_transaction
 from sonicgen.hooks.loader import SitePlugins
 
-MEMORY_ITEMS = 4096
+MEMORY_ITEMS = 1024
 STATE_LABEL = ".sonicgen/state.db"
 _BATCH = 500  # SQLite's default limit on host parameters is 999
 
@@ -91,8 +91,9 @@ class RenderCache:
             found = self._connections[pid] = open_db(self.path, synchronous="NORMAL", label=STATE_LABEL, verify=False)
         return found
 
-    def key(self, body: str) -> str:
-        return hashlib.sha256(f"{self.fingerprint}\n{body}".encode()).hexdigest()
+    def key(self, entry: Entry) -> str:
+        """The rendering's key: from the body's digest, so a body left on disk is not loaded to find it."""
+        return hashlib.sha256(f"{self.fingerprint}\n{entry.body_digest()}".encode()).hexdigest()
 
     def through(self, render: Callable[[str], Rendered]) -> Callable[[Entry], Rendered]:
         """``render`` behind the cache: what a doc uses to get its body's HTML."""
@@ -100,7 +101,7 @@ class RenderCache:
         def cached(entry: Entry) -> Rendered:
             if self.damage is not None:
                 return render(entry.body)
-            key = self.key(entry.body)
+            key = self.key(entry)
             found = self.memory.get(key)
             if found is None:
                 try:
@@ -114,6 +115,7 @@ class RenderCache:
                 return found
             rendered = render(entry.body)
             self.keep(key, rendered)
+            self._remember(key, rendered)
             return rendered
 
         return cached
@@ -121,14 +123,13 @@ class RenderCache:
     def keep(self, key: str, rendered: Rendered) -> None:
         """Store a new rendering (written in batches, from whichever process made it)."""
         self.made.add(key)
-        self._remember(key, rendered)
         self._pending.append((key, rendered))
         if len(self._pending) >= _BATCH:
             self.flush()
 
     def missing(self, docs: Sequence[Doc]) -> list[Doc]:
         """The docs whose bodies are not in the cache (the others count as served and stay stored)."""
-        keys = [self.key(doc._entry.body) for doc in docs]
+        keys = [self.key(doc._entry) for doc in docs]
         found: set[str] = {key for key in keys if key in self.memory}
         wanted = [key for key in keys if key not in found]
         try:

@@ -17,6 +17,8 @@ from sonicgen import __version__
 from sonicgen.config import Config
 from sonicgen.db.connect import retry_busy, write_transaction
 
+_FORMAT = 2  # of the records (sonicgen.store.remembered); 2: bodies are left in their files
+
 
 class SourceMemory:
     """:class:`sonicgen.store.SourceMemory` over the ``sources`` table of the build state."""
@@ -28,7 +30,7 @@ class SourceMemory:
 
     def _reading(self, collection: str) -> str:
         spec = msgspec.json.encode(self.config.site.collections[collection]).decode()
-        return hashlib.sha256(f"{__version__}\n{self.config.site.timezone}\n{spec}".encode()).hexdigest()
+        return hashlib.sha256(f"{_FORMAT}\n{__version__}\n{self.config.site.timezone}\n{spec}".encode()).hexdigest()
 
     def records(self, collection: str) -> Iterator[bytes]:
         """The collection's records, streamed (a large site's would not fit in memory twice)."""

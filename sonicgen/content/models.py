@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,8 @@ class Entry:
     ``fields`` hold schema values (defaults applied); ``extra`` keeps front-matter keys the
     schema does not know, so saving an entry back never drops them.  ``bundle_files`` are
     the files beside a bundle's ``index.md`` (relative to its folder), published with it.
+    ``body`` may be left where it was read from (:meth:`with_deferred_body`): it is then
+    loaded on every use, so a large site never holds all of its bodies at once.
     """
 
     collection: str
@@ -47,6 +49,53 @@ class Entry:
     @property
     def key(self) -> tuple[str, str]:
         return (self.collection, self.slug)
+
+    def body_digest(self) -> str:
+        """A hash of the body, without loading a deferred one."""
+        stored = _stored_body(self)
+        return body_digest(stored) if isinstance(stored, str) else stored.digest
+
+    def with_deferred_body(self, deferred: DeferredBody) -> Entry:
+        return replace(self, body=cast(str, deferred))
+
+
+class DeferredBody(Protocol):
+    """A body left where it came from; ``digest`` is its :func:`body_digest`."""
+
+    @property
+    def digest(self) -> str: ...
+
+    def load(self) -> str:
+        """The body, or a SonicgenError saying why it cannot be had as it was (e.g. its file changed since)."""
+        ...
+
+
+class _Body:
+    """``Entry.body``: the text in the slot, or loaded each time from the DeferredBody there."""
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+
+    def __get__(self, entry: Entry | None, owner: type | None = None) -> Any:
+        if entry is None:
+            return self
+        value = self.slot.__get__(entry, owner)
+        return value if isinstance(value, str) else value.load()
+
+    def __set__(self, entry: Entry, value: str | DeferredBody) -> None:
+        self.slot.__set__(entry, value)
+
+
+_body = _Body(vars(Entry)["body"])  # wraps the slot dataclass made for the field
+setattr(Entry, "body", _body)  # noqa: B010 - the field's slot, replaced after the dataclass exists
+
+
+def _stored_body(entry: Entry) -> str | DeferredBody:
+    return cast("str | DeferredBody", _body.slot.__get__(entry, Entry))
+
+
+def body_digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def content_hash(data: bytes) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -96,7 +97,9 @@ class OutputWriter:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         for leftover in out_dir.parent.glob(STAGING_PREFIX + out_dir.name + "-*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{out_dir.name}-", dir=out_dir.parent))
+        # Made with the umask's permissions, not mkdtemp's 0700: a fresh output *is* this folder (see commit).
+        self.staging = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{secrets.token_hex(6)}"
+        self.staging.mkdir()
 
     def add(self, path: str, data: bytes, *, type_: str | None = None, immutable: bool = False) -> None:
         """Stage ``data`` for ``path`` (relative, already checked to be inside the output)."""
@@ -127,12 +130,16 @@ class OutputWriter:
 
     def commit(self) -> CommitResult:
         result = CommitResult(written=len(self.staged), unchanged=len(self.records) - len(self.staged))
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        for path in self.staged:
+        if not self.out_dir.exists() and len(self.staged) == len(self.records):
+            self.staging.rename(self.out_dir)  # a first build publishes its staging folder in one step
+        made: set[Path] = set()
+        for path in self.staged if self.staging.exists() else ():
             target = self.out_dir / path
             if target.is_dir():
                 shutil.rmtree(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
             (self.staging / path).replace(target)
         stale = self._stale()
         for path in stale:

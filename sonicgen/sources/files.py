@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, FieldSpec
 from sonicgen.content.fields import FieldError, aware, check_value, validate_fields
 from sonicgen.content.frontmatter import FrontMatterError, parse
-from sonicgen.content.models import Entry, SourceRef, content_hash
+from sonicgen.content.models import Entry, SourceRef, body_digest, content_hash
 from sonicgen.content.urls import is_slug, slugify
-from sonicgen.errors import Problems
+from sonicgen.errors import Problems, SonicgenError
 from sonicgen.safeyaml import YamlError, load
 
 CONTENT_SUFFIXES = (".md", ".markdown")
@@ -36,6 +37,32 @@ def decode(data: bytes, source: str, problems: Problems) -> str | None:
         problems.error(source, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8", line=line)
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@dataclass(frozen=True, slots=True)
+class BodyOnDisk:
+    """An entry's body left in its file (a :class:`~sonicgen.content.models.DeferredBody`): read
+    again on each use, and refused if the file is no longer the one the entry was read from."""
+
+    path: str
+    content_hash: str
+    line: int  # where the body starts, as the entry's ``source.line``
+    digest: str
+
+    def load(self) -> str:
+        try:
+            data = Path(self.path).read_bytes()
+        except OSError as exc:
+            raise SonicgenError(f"{self.path}: cannot be read again ({exc.strerror}); build again") from None
+        if content_hash(data) != self.content_hash:
+            raise SonicgenError(f"{self.path}: changed while sonicgen was using it; build again to pick up the change")
+        parts = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n").split("\n", self.line - 1)
+        return parts[-1] if len(parts) == self.line else ""  # as frontmatter.parse splits it
+
+
+def defer_body(entry: Entry, path: Path) -> Entry:
+    """``entry`` with its body left in ``path``, the file it was just read from."""
+    return entry.with_deferred_body(BodyOnDisk(str(path), entry.content_hash, entry.source.line, body_digest(entry.body)))
 
 
 def relative(path: Path, root: Path) -> str:

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from types import ModuleType
@@ -42,8 +42,8 @@ from sonicgen.config.schema import CollectionConfig
 from sonicgen.content.fields import aware, validate_fields
 from sonicgen.content.models import Entry, content_hash
 from sonicgen.content.urls import is_slug, slugify
-from sonicgen.errors import Problem, Problems
-from sonicgen.sources.files import bundle_files, collection_dir, content_files, is_bundle, path_slug, read_entry, relative
+from sonicgen.errors import Problem, Problems, SonicgenError
+from sonicgen.sources.files import bundle_files, collection_dir, content_files, defer_body, is_bundle, path_slug, read_entry, relative
 from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError, collection_config
 from sonicgen.store.changelog import ChangeLog, Pending, Snapshot
 from sonicgen.store.query import run_query
@@ -116,6 +116,15 @@ class _Index:
             self.slugs[file.slug] = file
 
 
+def _own(entry: Entry) -> Entry:
+    """A caller's copy with its body read now (builds leave bodies on disk): it stays the entry
+    of the version handed out with it, whatever happens to the file later."""
+    try:
+        return replace(entry, body=entry.body)
+    except SonicgenError as exc:
+        raise StoreError(str(exc)) from None
+
+
 class FilesStore:
     """The Store of every collection whose source is ``files`` (safe to share between threads)."""
 
@@ -173,7 +182,8 @@ class FilesStore:
         spec = self._spec(collection)
         with self._mutex:
             holders = builtins.list(self._refresh(collection).slugs.values())
-        return run_query((Stored(f.entry, f.version) for f in holders if f.entry is not None), spec, query)
+        listing = run_query((Stored(f.entry, f.version) for f in holders if f.entry is not None), spec, query)
+        return replace(listing, items=[Stored(_own(stored.entry), stored.version) for stored in listing.items])
 
     def get(self, collection: str, slug: str) -> Stored:
         self._spec(collection)
@@ -183,7 +193,7 @@ class FilesStore:
             raise NotFound(f"no entry {slug!r} in collection {collection!r}")
         if found.entry is None:
             raise StoreError(_unreadable(found))
-        return Stored(found.entry, found.version)
+        return Stored(_own(found.entry), found.version)
 
     # Writing ---------------------------------------------------------------------------------
 
@@ -291,6 +301,8 @@ class FilesStore:
             return known  # only too recent to trust by stat, and the bytes prove it unchanged: no need to parse
         problems = Problems()
         entry = read_entry(self.config, collection, spec, path, problems, data=data)
+        if entry is not None:
+            entry = defer_body(entry, path)  # bodies stay on disk until something needs one
         version = content_hash(data) if data is not None else ""
         slug = entry.slug if entry is not None else path_slug(path, directory)
         return _File(path, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))

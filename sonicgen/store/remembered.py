@@ -17,6 +17,7 @@ import msgspec
 
 from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import Problem, Severity
+from sonicgen.sources.files import BodyOnDisk
 
 _DATETIME, _DATE, _TIME, _TUPLE = 1, 2, 3, 4
 
@@ -65,7 +66,7 @@ def _entry(entry: Entry) -> list[Any]:
         entry.collection,
         entry.slug,
         _enc(dict(entry.fields)),
-        entry.body,
+        entry.body_digest(),  # the body stays in the file (see BodyOnDisk)
         [source.path, source.line, dict(source.field_lines)],
         entry.content_hash,
         entry.path,
@@ -92,12 +93,12 @@ def decode(data: bytes) -> tuple[Any, ...]:
     path, size, mtime_ns, bundle, read_ns, version, slug, raw, issues = _decoder.decode(data)
     entry = None
     if raw is not None:
-        collection, slug_, fields, body, (spath, line, lines), chash, epath, extra, edate, expires, draft, template, files = raw
+        collection, slug_, fields, digest, (spath, line, lines), chash, epath, extra, edate, expires, draft, template, files = raw
         entry = Entry(
             collection,
             slug_,
             fields,
-            body,
+            BodyOnDisk(path, chash, line, digest),  # type: ignore[arg-type]  # a DeferredBody, see Entry
             SourceRef(spath, line, lines),
             chash,
             epath,
