@@ -247,7 +247,7 @@ def _render_all(
             n, record, written, keys = staged
             path, output = items[n]
             writer.note(path, record, written)
-            read[path] = keys
+            read[path] = keys if jobs == 1 else tuple(map(sys.intern, keys))  # one copy of each key, not one per worker batch
             if isinstance(output, Page):
                 summary.pages += 1
             else:

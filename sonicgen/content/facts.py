@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import types
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from pathlib import PurePath
@@ -115,12 +116,26 @@ def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
     if memo is None:
         memo = {}
     found = memo.get(id(value))
-    if found is None:
-        # The value is kept with its fingerprint: an id is only unique while its object lives.
-        # Digested, so that containers of containers (every page of a list shares its routes) stay small.
-        text = _fingerprint(value, memo)
-        found = memo[id(value)] = (value, None if text is None else digest(text))
-    return found[1]
+    if found is not None:
+        return found[1]
+    # Digested, so that containers of containers (every page of a list shares its routes) stay small.
+    text = _fingerprint(value, memo)
+    result = None if text is None else digest(text)
+    if _worth_remembering(value):
+        memo[id(value)] = (value, result)  # kept with the value: an id is only unique while its object lives
+    return result
+
+
+_SMALL = 8
+
+
+def _worth_remembering(value: Any) -> bool:
+    """Shared values (a site's docs, a list's routes, an API object): not the small containers,
+    partials and bound methods each output makes for itself, which would only fill the memo."""
+    kind = type(value)
+    if kind in (list, tuple, dict):
+        return len(value) >= _SMALL
+    return kind is not functools.partial and kind is not types.MethodType
 
 
 def _fingerprint(value: Any, memo: Memo) -> str | None:
