@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -56,7 +57,13 @@ class Entry:
         return body_digest(stored) if isinstance(stored, str) else stored.digest
 
     def with_deferred_body(self, deferred: DeferredBody) -> Entry:
-        return replace(self, body=cast(str, deferred))
+        return dataclasses.replace(self, body=cast(str, deferred))
+
+    def replace(self, **changes: Any) -> Entry:
+        """``dataclasses.replace`` that leaves a body on disk there unless ``body`` is among the changes
+        (``dataclasses.replace`` reads it, and the copy then holds it in memory)."""
+        changes.setdefault("body", _stored_body(self))
+        return dataclasses.replace(self, **changes)
 
 
 class DeferredBody(Protocol):

@@ -72,7 +72,8 @@ def build_start(config: Config, drafts: bool, future: bool) -> None:
 @_declare("content:loaded", "pipe", Entry)
 def content_loaded(entry: Entry, config: Config) -> Entry | None:
     """One entry was read and validated. Return a replacement ``Entry``
-    (``dataclasses.replace(entry, ...)``) to change its fields or body, or None."""
+    (``entry.replace(fields=...)``, which leaves a body that is still in its file there) to
+    change its fields or body, or None."""
 
 
 @_declare("markdown:setup", "pipe", MarkdownIt)
