@@ -29,8 +29,8 @@ class Entry:
     ``fields`` hold schema values (defaults applied); ``extra`` keeps front-matter keys the
     schema does not know, so saving an entry back never drops them.  ``bundle_files`` are
     the files beside a bundle's ``index.md`` (relative to its folder), published with it.
-    ``body`` may be left where it was read from (:meth:`with_deferred_body`): it is then
-    loaded on every use, so a large site never holds all of its bodies at once.
+    ``body`` may be a :class:`DeferredBody` left where it was read from: it is then loaded
+    on every use, so a large site never holds all of its bodies at once.
     """
 
     collection: str
@@ -55,9 +55,6 @@ class Entry:
         """A hash of the body, without loading a deferred one."""
         stored = _stored_body(self)
         return body_digest(stored) if isinstance(stored, str) else stored.digest
-
-    def with_deferred_body(self, deferred: DeferredBody) -> Entry:
-        return dataclasses.replace(self, body=cast(str, deferred))
 
     def replace(self, **changes: Any) -> Entry:
         """``dataclasses.replace`` that leaves a body on disk there unless ``body`` is among the changes

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sonicgen.config import Config
@@ -62,7 +62,8 @@ class BodyOnDisk:
 
 def defer_body(entry: Entry, path: Path) -> Entry:
     """``entry`` with its body left in ``path``, the file it was just read from."""
-    return entry.with_deferred_body(BodyOnDisk(str(path), entry.content_hash, entry.source.line, body_digest(entry.body)))
+    deferred = BodyOnDisk(str(path), entry.content_hash, entry.source.line, body_digest(entry.body))
+    return entry.replace(body=cast(str, deferred))
 
 
 def relative(path: Path, root: Path) -> str:
