@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import post, run, tree_digest
+from conftest import REPO, post, run, tree_digest
 
 from sonicgen.build import BuildOptions, build
 
@@ -149,6 +151,21 @@ def test_warnings_are_shown_again_when_nothing_changed(make_site):
     again = run(site, "build", "-v")
     assert again.exit_code == 0 and warning in again.output and "Nothing to do" in again.output
     assert run(site, "build", "--strict").exit_code == 1
+
+
+def test_a_build_with_nothing_to_do_loads_no_renderer(make_site):
+    """The no-change path pays for Python's start and sonicgen's own imports, not Jinja's, markdown-it's or Pygments'."""
+    site = three_posts(make_site)
+    age(site)
+    rebuild(site)
+    script = (
+        "import sys; from pathlib import Path; from sonicgen.build import BuildOptions, build; "
+        "summary = build(Path(sys.argv[1]), BuildOptions()).summary; "
+        "print(summary.inputs_unchanged, [m for m in ('jinja2', 'markdown_it', 'pygments') if m in sys.modules])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", script, str(site / "site.yaml")], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.split() == ["True", "[]"], done.stdout + done.stderr
 
 
 def test_a_file_whose_stat_did_not_change_is_not_read_again(make_site):

@@ -11,19 +11,15 @@ unchanged ``d:`` facts, so a build never computes facts for docs nobody edited.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
-import jinja2
 import msgspec
 
 from sonicgen import __version__
 from sonicgen.config import Config
-from sonicgen.content.facts import Facts, digest, fingerprint
+from sonicgen.content.facts import digest
 from sonicgen.content.graph import SiteGraph
 from sonicgen.hooks.loader import SitePlugins
-from sonicgen.render.assets import Assets
-from sonicgen.render.templates import template_fact
 
 RECORDED_SECTIONS = ("title", "description", "language", "author", "menu", "params", "collections", "taxonomies", "markdown")
 """site.yaml sections whose readers are recorded (``s:``, ``cc:``, ``xc:`` keys, doc versions)."""
@@ -64,23 +60,3 @@ def doc_versions(site: SiteGraph, renderer: str) -> dict[str, str]:
         for collection in site._collections.values()
         for doc in collection._docs
     }
-
-
-def resolver(facts: Facts, env: jinja2.Environment, assets: Assets, renderer: str) -> Callable[[str], str | None]:
-    """Current facts of every key, including those the render layer records."""
-    assets_fact = digest(fingerprint(dict(assets.routes)) or "")
-    templates: dict[str, str] = {}
-
-    def resolve(key: str) -> str | None:
-        if key.startswith("tpl:"):
-            name = key[4:]
-            if name not in templates:
-                templates[name] = template_fact(env, name)
-            return templates[name]
-        if key == "markdown":
-            return renderer
-        if key == "assets":
-            return assets_fact
-        return facts(key)
-
-    return resolve

@@ -23,8 +23,8 @@ import msgspec
 from sonicgen import __version__
 from sonicgen.config import Config
 from sonicgen.content.graph import Doc
-from sonicgen.content.markup import Rendered
 from sonicgen.content.models import Entry
+from sonicgen.content.rendered import Rendered
 from sonicgen.db.connect import open_db, retry_busy, write_transaction
 from sonicgen.hooks.loader import SitePlugins
 

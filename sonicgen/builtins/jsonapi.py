@@ -16,8 +16,8 @@ import msgspec
 
 from sonicgen import __version__
 from sonicgen.content.graph import Doc, SiteGraph, Term
-from sonicgen.content.markup import TocItem
 from sonicgen.content.outputs import File
+from sonicgen.content.rendered import TocItem
 from sonicgen.hooks.plugin import Plugin, PluginContext
 
 _encoder = msgspec.json.Encoder()

@@ -16,8 +16,8 @@ from markupsafe import Markup
 
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, TaxonomyConfig
-from sonicgen.content.markup import Rendered, TocItem, strip_tags
 from sonicgen.content.models import Entry
+from sonicgen.content.rendered import Rendered, TocItem, strip_tags
 from sonicgen.content.urls import UrlError, base_path, expand_permalink, page_url, slugify
 from sonicgen.errors import Problems
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -23,30 +22,11 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from sonicgen.config.schema import MarkdownConfig
+from sonicgen.content.rendered import Rendered, TocItem
 from sonicgen.content.urls import slugify
 
 MORE_MARKER = "<!--more-->"
-_TAG = re.compile(r"<[^>]+>")
 _TEXT_CHILDREN = ("text", "code_inline", "softbreak", "hardbreak")
-
-
-@dataclass(frozen=True, slots=True)
-class TocItem:
-    level: int
-    id: str
-    title: str
-    children: list[TocItem] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """Everything derived from one parse of a Markdown body."""
-
-    html: str
-    summary: str
-    toc: list[TocItem]
-    text: str
-    words: int
 
 
 _FORMATTER = HtmlFormatter(nowrap=True)  # building one computes a whole stylesheet: make it once
@@ -218,8 +198,3 @@ def _toc(tokens: list[Token], low: int, high: int) -> list[TocItem]:
         (stack[-1].children if stack else root).append(item)
         stack.append(item)
     return root
-
-
-def strip_tags(markup: str) -> str:
-    """Plain text of a fragment we rendered ourselves (for descriptions and feeds)."""
-    return html.unescape(_TAG.sub("", markup)).strip()

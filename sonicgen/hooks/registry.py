@@ -136,8 +136,9 @@ class HookRegistry:
             result = yield handler, kwargs
             if result is None:
                 continue
-            if spec.returns is not None and not isinstance(result, spec.returns):
-                expected = spec.returns.__name__ if isinstance(spec.returns, type) else " or ".join(t.__name__ for t in spec.returns)
+            wanted = spec.expected()
+            if wanted is not None and not isinstance(result, wanted):
+                expected = wanted.__name__ if isinstance(wanted, type) else " or ".join(t.__name__ for t in wanted)
                 raise handler.error(f"{handler.name} returned {type(result).__name__}, expected {expected} or None", subject)
             if mode == "pipe":
                 value = result

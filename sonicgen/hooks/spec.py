@@ -7,20 +7,26 @@ events).  A handler may accept any subset of those arguments, by name.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from jinja2 import Environment
-from markdown_it import MarkdownIt
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 from sonicgen.config import Config
 from sonicgen.content.graph import SiteGraph
 from sonicgen.content.models import Entry
 from sonicgen.content.outputs import BuildSummary, File, Page
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from markdown_it import MarkdownIt
+
 Mode = Literal["pipe", "collect", "first", "notify"]
+Returns = type | tuple[type, ...] | str | None
+"""What handlers may return besides None: types, or ``"module:Name"`` for a type of a library
+imported only when a handler returns (a build with nothing to do never loads markdown-it)."""
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,14 @@ class HookSpec:
     name: str
     mode: Mode
     params: tuple[str, ...]
-    returns: type | tuple[type, ...] | None
+    returns: Returns
     is_async: bool
     doc: str
     signature: str  # as declared, for the reference: "(html: str, page: Page) -> str | None"
+
+    def expected(self) -> type | tuple[type, ...] | None:
+        """The types ``returns`` names."""
+        return _import_type(self.returns) if isinstance(self.returns, str) else self.returns
 
     @property
     def value_param(self) -> str | None:
@@ -41,11 +51,18 @@ class HookSpec:
         return self.params[0] if self.mode == "pipe" else None
 
 
+@cache
+def _import_type(path: str) -> type:
+    module, _, name = path.partition(":")
+    found: type = getattr(importlib.import_module(module), name)
+    return found
+
+
 CATALOGUE: dict[str, HookSpec] = {}
 
 
 def _declare(
-    name: str, mode: Mode, returns: type | tuple[type, ...] | None = None, *, is_async: bool = False
+    name: str, mode: Mode, returns: Returns = None, *, is_async: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
@@ -76,10 +93,11 @@ def content_loaded(entry: Entry, config: Config) -> Entry | None:
     change its fields or body, or None."""
 
 
-@_declare("markdown:setup", "pipe", MarkdownIt)
+@_declare("markdown:setup", "pipe", "markdown_it:MarkdownIt")
 def markdown_setup(md: MarkdownIt, config: Config) -> MarkdownIt | None:
     """The Markdown parser is configured. Add markdown-it-py plugins or rules to ``md``
-    (or return a different parser). Called once per build, before any Markdown renders."""
+    (or return a different parser). Called once per build, before content is read (a build that
+    finds nothing changed reads and renders nothing and does not call it)."""
 
 
 @_declare("markdown:highlight", "first", str)

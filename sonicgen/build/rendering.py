@@ -1,0 +1,382 @@
+"""Render a site whose inputs changed: site graph, outputs, plan, parallel rendering, recording.
+
+Imported by :mod:`sonicgen.build.pipeline` only once a build has something to do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from jinja2 import Environment
+
+from sonicgen.build.incremental import doc_versions
+from sonicgen.build.parallel import available_cores, fork_map, slices
+from sonicgen.build.pipeline import BuildOptions, BuildResult, Outcome, Run, cache_warning, fail, manifest_stat
+from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
+from sonicgen.build.progress import Progress
+from sonicgen.build.record import record_build
+from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
+from sonicgen.build.signature import next_change
+from sonicgen.config import Config
+from sonicgen.content.facts import Facts, Memo, definition, digest, fingerprint
+from sonicgen.content.graph import Doc, SiteGraph, build_graph
+from sonicgen.content.markup import MarkdownRenderer, create_markdown, pygments_css
+from sonicgen.content.models import Entry
+from sonicgen.content.outputs import BuildSummary, File, Output, Page
+from sonicgen.content.rendered import Rendered
+from sonicgen.content.urls import UrlError, base_path
+from sonicgen.errors import BuildError, PluginError, Problem, Problems
+from sonicgen.hooks.loader import SitePlugins
+from sonicgen.output.writer import OutputWriter, Record
+from sonicgen.render.assets import Assets, site_static, theme_assets
+from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment, template_fact
+
+
+def resolver(facts: Facts, env: Environment, assets: Assets, renderer: str) -> Callable[[str], str | None]:
+    """Current facts of every key, including those the render layer records."""
+    assets_fact = digest(fingerprint(dict(assets.routes)) or "")
+    templates: dict[str, str] = {}
+
+    def resolve(key: str) -> str | None:
+        if key.startswith("tpl:"):
+            name = key[4:]
+            if name not in templates:
+                templates[name] = template_fact(env, name)
+            return templates[name]
+        if key == "markdown":
+            return renderer
+        if key == "assets":
+            return assets_fact
+        return facts(key)
+
+    return resolve
+
+
+def markdown_renderer(config: Config, plugins: SitePlugins) -> MarkdownRenderer:
+    """The Markdown renderer, with ``markdown:highlight`` handlers and ``markdown:setup`` changes."""
+    registry = plugins.registry
+    highlighter = None
+    if "markdown:highlight" in registry:
+
+        def highlighter(code: str, lang: str, attrs: str) -> str | None:
+            return registry.first("markdown:highlight", code=code, lang=lang, attrs=attrs)
+
+    parser = create_markdown(config.site.markdown, base_path(config.site.base_url), highlighter)
+    md = registry.pipe("markdown:setup", parser, config=config)
+    return MarkdownRenderer(md, config.site.markdown.toc_levels)
+
+
+PAGES_PER_WORKER = 150
+"""Below this many outputs per worker, forking costs more than it saves."""
+
+
+def _collect_outputs(site: SiteGraph, plugins: SitePlugins, problems: Problems) -> list[Output]:
+    registry = plugins.registry
+    outputs: list[Output] = []
+    for plugin, result in registry.collect("site:outputs", site=site):
+        outputs.extend(_checked(plugin, "site:outputs", result))
+    for plugin, result in registry.collect("outputs:complete", site=site, outputs=list(outputs)):
+        outputs.extend(_checked(plugin, "outputs:complete", result))
+    return outputs
+
+
+def _checked(plugin: str, hook: str, result: object) -> list[Output]:
+    items = list(result)  # type: ignore[call-overload]
+    for item in items:
+        if not isinstance(item, (Page, File)):
+            raise PluginError(plugin, hook, f"returned {type(item).__name__}; outputs must be sonicgen Page or File objects")
+    return items
+
+
+def _by_path(outputs: list[Output], problems: Problems) -> dict[str, Output]:
+    """Map output paths to outputs; two outputs at one path is an error naming both."""
+    paths: dict[str, Output] = {}
+    for output in outputs:
+        try:
+            path = output.path
+        except UrlError as exc:
+            problems.error(output.source, str(exc))
+            continue
+        other = paths.get(path)
+        if other is not None:
+            problems.error(output.source, f"writes {path}, which {other.source} also writes; change one of their permalinks")
+            continue
+        paths[path] = output
+    return paths
+
+
+def _dedupe(failures: list[Problem]) -> list[Problem]:
+    """One line per distinct template problem, with how many pages it affected."""
+    groups: dict[tuple[str, int | None, str], list[Problem]] = {}
+    for problem in failures:
+        key = (problem.source, problem.line, problem.message.split(" (while rendering", 1)[0])
+        groups.setdefault(key, []).append(problem)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) > 1:
+            first = Problem(first.source, f"{first.message} and {len(group) - 1} more page(s)", first.line, first.field)
+        out.append(first)
+    return out
+
+
+def _workers(asked: int | None, tasks: int) -> int:
+    """``--jobs`` as given; by default one worker per core, but only as many as the work is worth."""
+    if asked is not None:
+        return max(1, min(asked, tasks))
+    return max(1, min(available_cores(), tasks // PAGES_PER_WORKER))
+
+
+def _plugin_failure(exc: PluginError, root: Path) -> BuildError:
+    return BuildError([exc.problem(root)])
+
+
+def _prerender(docs: list[Doc], jobs: int, cache: RenderCache, render: Callable[[str], Rendered], root: Path, progress: Progress) -> None:
+    """Render bodies missing from the cache in worker processes, which store them: nothing later waits on Markdown."""
+    parts = slices(len(docs), jobs)
+
+    def work(index: int) -> list[str] | BuildError:
+        keys = []
+        try:
+            for n in parts[index]:
+                entry = docs[n]._entry
+                key = cache.key(entry)
+                cache.keep(key, render(entry.body))
+                keys.append(key)
+        except PluginError as exc:  # a markdown:highlight handler failed
+            return _plugin_failure(exc, root)
+        cache.flush()
+        return keys
+
+    for _, result in fork_map(work, len(parts), jobs):
+        if isinstance(result, BuildError):
+            raise result
+        cache.made.update(result)
+        progress.advance(len(result))
+
+
+Staged = tuple[int, Record, bool, tuple[str, ...]] | Problem
+
+
+def _render_one(path: str, output: Output, renderer: PageRenderer, writer: OutputWriter) -> tuple[Record, bool, tuple[str, ...]]:
+    """Render and stage one output, recording the keys of everything it read."""
+    site = renderer.site
+    site.recorder = set()
+    try:
+        if isinstance(output, Page):
+            record, written = writer.stage(path, renderer.render(output).encode("utf-8"))
+        else:
+            record, written = writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
+        return record, written, tuple(sorted(map(sys.intern, site.recorder)))  # one string per key, however many pages read it
+    finally:
+        read, site.recorder = site.recorder, None
+        site.release(read)  # renderings are the cache's to keep: a worker's memory stays bounded
+
+
+def _render_all(
+    items: list[tuple[str, Output]],
+    renderer: PageRenderer,
+    writer: OutputWriter,
+    summary: BuildSummary,
+    jobs: int,
+    root: Path,
+    progress: Progress,
+) -> tuple[list[Problem], dict[str, tuple[str, ...]]]:
+    """Render and stage ``items`` in ``jobs`` processes (the same slices and results either way);
+    return the failures and what each output read."""
+
+    def work(index: int) -> list[Staged] | BuildError:
+        out: list[Staged] = []
+        try:
+            for n in parts[index]:
+                path, output = items[n]
+                try:
+                    out.append((n, *_render_one(path, output, renderer, writer)))
+                except TemplateFailure as failure:
+                    out.append(failure.problem)
+        except PluginError as exc:
+            return _plugin_failure(exc, root)
+        return out
+
+    parts = slices(len(items), jobs)
+    results = fork_map(work, len(parts), jobs) if jobs > 1 else ((index, work(index)) for index in range(len(parts)))
+    failures: list[Problem] = []
+    read: dict[str, tuple[str, ...]] = {}
+    for _, result in results:
+        if isinstance(result, BuildError):
+            raise result
+        for staged in result:
+            if isinstance(staged, Problem):
+                failures.append(staged)
+                continue
+            n, record, written, keys = staged
+            path, output = items[n]
+            writer.note(path, record, written)
+            read[path] = keys if jobs == 1 else tuple(map(sys.intern, keys))  # one copy of each key, not one per worker batch
+            if isinstance(output, Page):
+                summary.pages += 1
+            else:
+                summary.files += 1
+        progress.advance(len(result))
+    return failures, read
+
+
+def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data: Mapping[str, Any]) -> BuildResult:
+    """Build the graph and outputs, plan against the build state, render what is stale, record the build."""
+    config, options, plugins, cache, problems, progress = run.config, run.options, run.plugins, run.cache, run.problems, run.progress
+    registry = plugins.registry
+    render_body = cache.through(lambda body: markdown.render(body)) if cache is not None else lambda entry: markdown.render(entry.body)
+    site = build_graph(
+        config,
+        entries,
+        render_markdown=render_body,
+        data=data,
+        problems=problems,
+        now=run.now,
+        drafts=options.drafts,
+        future=options.future,
+    )
+    fail(problems)
+    registry.notify("site:collected", site=site)
+
+    outputs = _collect_outputs(site, plugins, problems)
+    style = config.site.markdown
+    generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
+    assets = theme_assets(run.theme, config.root, generated)
+    outputs += assets.files
+    outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
+    by_path = _by_path(outputs, problems)
+    fail(problems)
+
+    env = create_environment([config.dir(config.site.templates_dir)], run.theme / "templates", site, assets, markdown, plugins.extensions)
+    registry.notify("render:env", env=env, config=config)
+    check_named_templates(env, site, problems)
+    fail(problems)
+    renderer = PageRenderer(
+        env,
+        site,
+        config.root,
+        context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
+        html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
+    )
+
+    writer = OutputWriter(run.out_dir, clean=options.clean)
+    renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
+    planned = _definitions(by_path)
+    facts = Facts(site, cache.key if cache is not None else Entry.body_digest)
+    resolve = resolver(facts, env, assets, renderer_fp)
+    versions = doc_versions(site, renderer_fp)
+    plan = _plan(cache, run.settings, options, writer, planned, versions, facts, resolve)
+    if plan.fresh:
+        plan.versions = versions
+
+    summary = BuildSummary(output_dir=str(run.out_dir))
+    items = [(path, o) for path, o in by_path.items() if path not in planned or plan.is_stale(path)]
+    kept = [path for path in planned if not plan.is_stale(path)]
+    for path in kept:
+        writer.note(path, writer.previous[path], False)
+    stale_pages = sum(1 for path, _ in items if path in planned)
+    everything = plan.fresh or stale_pages > 2 * PAGES_PER_WORKER
+    if everything and cache is not None:  # most pages render: find the bodies to render and render them in parallel first
+        fresh = cache.missing(list(site.docs()))
+        markdown_jobs = _workers(options.jobs, len(fresh))
+        if markdown_jobs > 1:
+            progress.stage("Rendering Markdown", len(fresh))
+            _prerender(fresh, markdown_jobs, cache, markdown.render, config.root, progress)
+    jobs = _workers(options.jobs, len(items)) if everything else 1  # a few pages: forking costs more than it saves
+    try:
+        progress.stage("Rendering", len(items))
+        failures, read = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
+        if cache is not None:
+            cache.finish()  # even if the build fails: these renderings stay valid for the next one
+            if cache.damage is not None:
+                cache_warning(config, problems, cache.damage)
+        problems.extend(_dedupe(failures))
+        fail(problems, strict=options.strict)
+        progress.stage("Writing")
+        committed = writer.commit()
+    finally:
+        writer.abort()
+
+    summary.kept = len(kept)
+    summary.stale = {path: plan.stale[path] for path in read if path in plan.stale}
+    summary.pages += sum(1 for path in kept if isinstance(by_path[path], Page))
+    summary.files += sum(1 for path in kept if not isinstance(by_path[path], Page))
+    summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
+    if cache is not None:
+        if everything:
+            cache.prune()
+        warnings = [(w.source, w.message, w.line, w.field) for w in problems.warnings]
+        meta = {
+            "settings": run.settings,
+            "inputs": run.signature.digest if run.signature.trusted else "",
+            "next_change": next_change(entries, run.now, future=options.future),
+            "manifest": manifest_stat(run.out_dir),
+            "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
+        }
+        rendered = {path: (planned[path], read[path]) for path in read if path in planned}
+        _record(cache, config, problems, plan, rendered, planned, resolve, meta)
+        summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
+    summary.warnings = len(problems.warnings)
+    summary.seconds = time.perf_counter() - run.started
+    plugins.registry.notify("build:done", summary=summary, config=config)
+    return BuildResult(summary, problems.warnings)
+
+
+def _definitions(by_path: Mapping[str, Output]) -> dict[str, str | None]:
+    """Each rendered output's definition (files copied as they are have none); the memo dies here."""
+    memo: Memo = {}
+    return {path: definition(o, memo) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)}
+
+
+def _plan(
+    cache: RenderCache | None,
+    settings: str,
+    options: BuildOptions,
+    writer: OutputWriter,
+    planned: Mapping[str, str | None],
+    versions: Mapping[str, str],
+    facts: Facts,
+    resolve: Resolve,
+) -> Plan:
+    """What to render: everything without usable build state, else only what is stale."""
+    if cache is None or cache.damage is not None:
+        return full_plan(planned, "no build state")
+    if options.clean:
+        return full_plan(planned, "--clean")
+    try:
+        recorded = cache.conn.execute("SELECT value FROM meta WHERE name = 'settings'").fetchone()
+        if recorded is None or not writer.previous:
+            return full_plan(planned, "first build")
+        if recorded[0] != settings:
+            return full_plan(planned, "sonicgen, plugins, build options or site.yaml settings changed")
+        # The manifest says what the output holds: a file deleted behind sonicgen's back comes back with --clean.
+        return plan_build(cache.conn, planned, versions, facts.doc, resolve, writer.previous.__contains__)
+    except sqlite3.DatabaseError as exc:
+        cache.damage = str(exc)
+        return full_plan(planned, "no build state")
+
+
+def _record(
+    cache: RenderCache,
+    config: Config,
+    problems: Problems,
+    plan: Plan,
+    rendered: Mapping[str, tuple[str | None, tuple[str, ...]]],
+    planned: Mapping[str, str | None],
+    resolve: Resolve,
+    meta: Mapping[str, str],
+) -> None:
+    """Remember this build for the next; a state that cannot be written costs the next build time, never this one."""
+    if cache.damage is not None:
+        return
+    try:
+        record_build(cache.conn, plan, rendered, planned, resolve, meta)
+    except sqlite3.DatabaseError as exc:
+        cache_warning(config, problems, str(exc))
