@@ -1,4 +1,5 @@
-"""One build from start to finish.
+"""One build from start to finish: configuration, plugins, the check that anything changed,
+then content, handed to :mod:`sonicgen.build.rendering`.
 
 Every stage collects problems instead of stopping at the first; the build stops before
 writing if any error was found, so the previous output stays untouched.
