@@ -21,6 +21,7 @@ from pathlib import Path
 import msgspec
 
 from sonicgen import __version__
+from sonicgen.build.state import as_json
 from sonicgen.config import Config
 from sonicgen.content.graph import Doc
 from sonicgen.content.models import Entry
@@ -30,7 +31,7 @@ from sonicgen.hooks.loader import SitePlugins
 
 MEMORY_ITEMS = 1024
 STATE_LABEL = ".sonicgen/state.db"
-_BATCH = 500  # SQLite's default limit on host parameters is 999
+_BATCH = 500  # renderings written per transaction
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Rendered)
@@ -133,10 +134,8 @@ class RenderCache:
         found: set[str] = {key for key in keys if key in self.memory}
         wanted = [key for key in keys if key not in found]
         try:
-            for start in range(0, len(wanted), _BATCH):
-                batch = wanted[start : start + _BATCH]
-                marks = ",".join("?" * len(batch))
-                found.update(row[0] for row in self.conn.execute(f"SELECT key FROM render_cache WHERE key IN ({marks})", batch))
+            query = "SELECT key FROM render_cache WHERE key IN (SELECT value FROM json_each(?))"
+            found.update(key for (key,) in self.conn.execute(query, (as_json(wanted),)))
         except sqlite3.DatabaseError as exc:
             self.damage = str(exc)
             return list(docs)

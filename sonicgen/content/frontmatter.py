@@ -40,6 +40,12 @@ def _split(text: str, fence: str) -> tuple[str, str, int]:
     raise FrontMatterError(f"front matter opened with '{fence}' on line 1 is never closed; add a line '{fence}' after it", 1)
 
 
+def body_at(text: str, body_line: int) -> str:
+    """The body of ``text`` that :func:`parse` found starting on ``body_line``, without parsing again."""
+    parts = text.split("\n", body_line - 1)
+    return parts[-1] if len(parts) == body_line else ""
+
+
 def parse(text: str) -> Parsed:
     """Parse ``text`` (already decoded, BOM removed, newlines normalised)."""
     first = text.split("\n", 1)[0].rstrip()

@@ -132,15 +132,8 @@ class OutputWriter:
         result = CommitResult(written=len(self.staged), unchanged=len(self.records) - len(self.staged))
         if not self.out_dir.exists() and len(self.staged) == len(self.records):
             self.staging.rename(self.out_dir)  # a first build publishes its staging folder in one step
-        made: set[Path] = set()
-        for path in self.staged if self.staging.exists() else ():
-            target = self.out_dir / path
-            if target.is_dir():
-                shutil.rmtree(target)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            (self.staging / path).replace(target)
+        else:
+            self._move_staged()
         stale = self._stale()
         for path in stale:
             (self.out_dir / path).unlink(missing_ok=True)
@@ -153,6 +146,17 @@ class OutputWriter:
             atomic_write(self.out_dir / MANIFEST, msgspec.json.format(msgspec.json.encode(manifest), indent=1) + b"\n")
         shutil.rmtree(self.staging, ignore_errors=True)
         return result
+
+    def _move_staged(self) -> None:
+        made: set[Path] = set()
+        for path in self.staged:
+            target = self.out_dir / path
+            if target.is_dir():
+                shutil.rmtree(target)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            (self.staging / path).replace(target)
 
     def _stale(self) -> list[str]:
         if not self.clean:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, FieldSpec
 from sonicgen.content.fields import FieldError, aware, check_value, validate_fields
-from sonicgen.content.frontmatter import FrontMatterError, parse
+from sonicgen.content.frontmatter import FrontMatterError, body_at, parse
 from sonicgen.content.models import Entry, SourceRef, body_digest, content_hash
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problems, SonicgenError
@@ -56,8 +56,8 @@ class BodyOnDisk:
             raise SonicgenError(f"{self.path}: cannot be read again ({exc.strerror}); build again") from None
         if content_hash(data) != self.content_hash:
             raise SonicgenError(f"{self.path}: changed while sonicgen was using it; build again to pick up the change")
-        parts = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n").split("\n", self.line - 1)
-        return parts[-1] if len(parts) == self.line else ""  # as frontmatter.parse splits it
+        text = decode(data, self.path, Problems())
+        return body_at(text, self.line) if text is not None else ""  # decoded before: the hash says these are those bytes
 
 
 def defer_body(entry: Entry, path: Path) -> Entry:

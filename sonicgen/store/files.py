@@ -120,7 +120,7 @@ def _own(entry: Entry) -> Entry:
     """A caller's copy with its body read now (builds leave bodies on disk): it stays the entry
     of the version handed out with it, whatever happens to the file later."""
     try:
-        return replace(entry, body=entry.body)
+        return entry.replace(body=entry.body)
     except SonicgenError as exc:
         raise StoreError(str(exc)) from None
 
