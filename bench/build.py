@@ -86,6 +86,9 @@ def _median_runs(runs: int, prepare: Callable[[], None], site: Path, out: Path) 
     return statistics.median(times), max(peaks), max(worker_peaks)
 
 
+ARTICLE = '<article class="entry">'
+
+
 class Edits:
     """Real edits to the corpus, different on every run, undone by :meth:`restore`."""
 
@@ -96,6 +99,8 @@ class Edits:
         if self.template.exists():
             sys.exit(f"{self.template} exists; run the benchmark on a corpus from bench/generate.py")
         self.theme_entry = (builtin_themes_dir() / "default" / "templates" / "entry.html").read_text("utf-8")
+        if ARTICLE not in self.theme_entry:
+            sys.exit(f"the default theme's entry.html has no {ARTICLE}; update the template edit in {__file__}")
         self.count = 0
 
     def body(self) -> None:
@@ -111,7 +116,8 @@ class Edits:
     def template_(self) -> None:
         self.count += 1
         self.template.parent.mkdir(exist_ok=True)
-        self.template.write_text(self.theme_entry + f"{{# edited {self.count} #}}<!-- edit {self.count} -->\n", "utf-8")
+        # Inside the content block: text after the blocks of a child template is never output.
+        self.template.write_text(self.theme_entry.replace(ARTICLE, f'{ARTICLE[:-1]} data-edit="{self.count}">', 1), "utf-8")
 
     def restore(self) -> None:
         self.post.write_bytes(self.original)

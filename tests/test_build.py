@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import BASIC_CONFIG, post, run, tree_digest
 
-from sonicgen.output.writer import MANIFEST
+from sonicgen.output.writer import MANIFEST, OutputWriter
 
 
 def build_ok(site: Path, *args: str) -> str:
@@ -117,6 +117,31 @@ def test_rebuild_writes_only_changes_and_prunes_removed_pages(make_site):
     assert (site / "dist/keep-me.txt").exists()
     build_ok(site, "--clean")
     assert not (site / "dist/keep-me.txt").exists()
+
+
+def test_clean_rewrites_only_files_whose_bytes_differ(make_site):
+    site = make_site({"content/posts/a.md": post("A"), "content/posts/b.md": post("B")})
+    build_ok(site)
+    page_a, page_b = site / "dist/posts/2024/a/index.html", site / "dist/posts/2024/b/index.html"
+    inode_a, good_b = page_a.stat().st_ino, page_b.read_bytes()
+    page_b.write_bytes(good_b.replace(b"<h1", b"<h2"))  # same size, other bytes: the manifest cannot tell
+    output = build_ok(site, "--clean")
+    assert page_b.read_bytes() == good_b
+    assert page_a.stat().st_ino == inode_a  # identical bytes are left where they are
+    assert " 1 written" in output
+
+
+def test_a_rebuild_stages_files_without_making_folders(make_site):
+    site = make_site({"content/posts/a.md": post("A")})
+    build_ok(site)
+    writer = OutputWriter(site / "dist")
+    writer.add("posts/2024/new/index.html", b"<p>new</p>")
+    writer.add("index.html", b"<p>home</p>")
+    assert [p.is_file() for p in writer.staging.iterdir()] == [True, True]
+    writer.commit()
+    assert (site / "dist/posts/2024/new/index.html").read_bytes() == b"<p>new</p>"
+    assert (site / "dist/index.html").read_bytes() == b"<p>home</p>"
+    assert not list(site.glob(".sonicgen-staging-*"))
 
 
 def test_failed_build_leaves_previous_output_untouched(make_site):
