@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from conftest import BASIC_CONFIG, post, run, tree_digest
@@ -88,6 +89,20 @@ def test_manifest_lists_every_output_with_hash_size_and_type(make_site):
     assert manifest["index.html"]["type"] == "text/html; charset=utf-8"
     css = next(p for p in manifest if p.startswith("assets/css/site."))
     assert manifest[css]["cache"] == "immutable" and manifest["index.html"]["cache"] == "revalidate"
+
+
+def test_a_pager_links_the_ends_and_the_pages_near_this_one(make_site):
+    posts = {f"content/posts/p{n:02}.md": post(f"Post {n}", f"2024-01-{n:02}T10:00:00Z") for n in range(1, 25)}
+    site = make_site(posts)  # two per page: 12 pages
+    build_ok(site)
+    page = (site / "dist/posts/page/6/index.html").read_text()
+    pager = page[page.index('<nav class="pagination"') :]
+    linked = [int(n) for n in re.findall(r'<span class="visually-hidden">Page </span>(\d+)</a>', pager)]
+    assert linked == [1, 4, 5, 6, 7, 8, 12]
+    assert pager.count("pagination__gap") == 2
+    assert '<a href="/posts/page/6/" aria-current="page">' in pager
+    first = (site / "dist/posts/index.html").read_text()
+    assert re.findall(r'<span class="visually-hidden">Page </span>(\d+)</a>', first) == ["1", "2", "3", "12"]
 
 
 def test_a_first_build_publishes_a_folder_anyone_may_read(make_site):

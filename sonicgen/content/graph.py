@@ -372,6 +372,22 @@ class Paginator:
     def urls(self) -> list[str]:
         return [self.site.url(r) for r in self.routes]
 
+    def window(self, around: int = 2) -> list[tuple[int, str] | None]:
+        """The pages a pager links: the first, the last and ``around`` either side of this one; None marks a gap.
+
+        A pager that walks :attr:`urls` costs every list page time in proportion to the number
+        of pages, which makes a long list's pagination quadratic in its length.
+        """
+        near = range(max(1, self.number - around), min(self.pages, self.number + around) + 1)
+        shown: list[tuple[int, str] | None] = []
+        last = 0
+        for n in sorted({1, self.pages, *near}):
+            if n - last > 1:
+                shown.append(None)
+            shown.append((n, self.site.url(self.routes[n - 1])))
+            last = n
+        return shown
+
 
 def paginate(items: list[Any], size: int, base_route: str, site: SiteGraph) -> list[Paginator]:
     """Split ``items`` into pages; an empty list still has one (empty) page."""
