@@ -103,3 +103,19 @@ def test_damaged_pages_inside_the_state_database_only_cost_the_cache(make_site):
     assert "building without the render cache" in result.output and "Traceback" not in result.output
     assert counts(result.output) == (0, 0)  # no cache, as when the file is not a database at all
     assert tree_digest(site / "dist") == first
+
+
+def test_listings_show_summaries_without_whole_renderings(make_site):
+    site = site_with_posts(make_site)
+    (site / "site.yaml").write_text(BASIC_CONFIG + "plugins:\n  feeds:\n    full_content: false\n")
+    build(site)
+    with sqlite3.connect(site / ".sonicgen/state.db") as conn:
+        summaries = {summary for (summary,) in conn.execute("SELECT summary FROM render_cache")}
+        conn.execute("DELETE FROM render_values")  # only the small summary rows are left
+    assert summaries == {f"<p>Body {n} with <code>code</code>.</p>\n" for n in range(4)}
+    (site / "content/posts/p1.md").write_text(post("P1 renamed", body="Body 1 with `code`.\n\n```python\nx = 1\n```\n"))
+    # p1's page and its neighbours' (which show its title) need whole renderings; p3 is only
+    # listed (lists, feeds, JSON listings), and its summary comes from the cache
+    assert build(site) == (3, 1)
+    listing = (site / "dist/posts/index.html").read_text()
+    assert "P1 renamed" in listing and "Body 0 with <code>code</code>." in listing

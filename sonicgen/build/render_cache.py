@@ -6,6 +6,11 @@ plugins that change Markdown with their versions and settings).  The key hashes 
 that with the body, so a changed body or renderer misses and nothing stale is ever served.
 Renderings that a build needing every body did not use are pruned after it succeeds (an
 incremental build renders on demand and so cannot tell what is still used).
+
+Each rendering's summary and last use live in a small row of their own (``render_cache``),
+apart from the whole rendering (``render_values``): listings, feeds and JSON listings show
+thousands of summaries, and every build marks what it used, without reading or rewriting
+the pages that hold the HTML.
 """
 
 from __future__ import annotations
@@ -106,7 +111,7 @@ class RenderCache:
             found = self.memory.get(key)
             if found is None:
                 try:
-                    row = self._connection().execute("SELECT value FROM render_cache WHERE key = ?", (key,)).fetchone()
+                    row = self._connection().execute("SELECT value FROM render_values WHERE key = ?", (key,)).fetchone()
                     found = _decoder.decode(row[0]) if row is not None else None
                 except (sqlite3.DatabaseError, msgspec.DecodeError) as exc:
                     self.damage = str(exc)
@@ -120,6 +125,30 @@ class RenderCache:
             return rendered
 
         return cached
+
+    def summaries(self, rendered: Callable[[Entry], Rendered]) -> Callable[[Entry], str]:
+        """A body's summary without its whole rendering, which is all a listing or a feed entry shows.
+
+        ``rendered`` (from :meth:`through`) renders and keeps a body the cache does not have.
+        """
+
+        def summary(entry: Entry) -> str:
+            if self.damage is None:
+                key = self.key(entry)
+                found = self.memory.get(key)
+                if found is not None:
+                    return found.summary
+                try:
+                    row = self._connection().execute("SELECT summary FROM render_cache WHERE key = ?", (key,)).fetchone()
+                except sqlite3.DatabaseError as exc:
+                    self.damage = str(exc)
+                    row = None
+                if row is not None:
+                    self.served.add(key)
+                    return str(row[0])
+            return rendered(entry).summary
+
+        return summary
 
     def keep(self, key: str, rendered: Rendered) -> None:
         """Store a new rendering (written in batches, from whichever process made it)."""
@@ -150,9 +179,11 @@ class RenderCache:
 
         def write(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "INSERT INTO render_cache (key, value, used) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET used = excluded.used",
-                [(key, _encoder.encode(rendered), self.build) for key, rendered in rows],
+                "INSERT INTO render_cache (key, summary, used) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET used = excluded.used",
+                [(key, rendered.summary, self.build) for key, rendered in rows],
             )
+            values = [(key, _encoder.encode(rendered)) for key, rendered in rows]
+            conn.executemany("INSERT OR REPLACE INTO render_values (key, value) VALUES (?, ?)", values)
 
         self._write(write)
 
@@ -164,7 +195,12 @@ class RenderCache:
 
     def prune(self) -> None:
         """Forget renderings that the build that just succeeded did not use; only after a build that needed every body."""
-        self._write(lambda conn: conn.execute("DELETE FROM render_cache WHERE used < ?", (self.build,)))
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM render_values WHERE key IN (SELECT key FROM render_cache WHERE used < ?)", (self.build,))
+            conn.execute("DELETE FROM render_cache WHERE used < ?", (self.build,))
+
+        self._write(delete)
 
     def _write(self, write: Callable[[sqlite3.Connection], object]) -> None:
         if self.damage is not None:

@@ -236,6 +236,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         config,
         entries,
         render_markdown=render_body,
+        summarize=cache.summaries(render_body) if cache is not None else None,
         data=data,
         problems=problems,
         now=run.now,

@@ -57,6 +57,17 @@ MIGRATIONS = (
             "CREATE INDEX sources_collection ON sources (collection)",
         ),
     ),
+    Migration(
+        "0004_render_summaries",
+        "renderings split in two: key, summary and last use in a small table that listings read and every build"
+        " updates; the whole rendering apart, so neither a listing nor marking it used touches its pages",
+        (
+            "DROP TABLE render_cache",  # a cache: the renderings are made again by the next build
+            "CREATE TABLE render_cache (key TEXT PRIMARY KEY, summary TEXT NOT NULL, used INTEGER NOT NULL) WITHOUT ROWID",
+            "CREATE INDEX render_cache_used ON render_cache (used)",
+            "CREATE TABLE render_values (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+        ),
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from sonicgen.content.urls import UrlError, base_path, expand_permalink, page_ur
 from sonicgen.errors import Problems
 
 RenderFn = Callable[[Entry], Rendered]
+SummaryFn = Callable[[Entry], str]  # a body's summary, which a store may keep apart from its rendering
 
 
 class Recorded(Mapping[str, Any]):
@@ -64,7 +65,7 @@ class Doc:
     site's recorder, so a page's recorded inputs are exactly what its template read.
     """
 
-    __slots__ = ("_entry", "_id", "_next", "_prev", "_rendered", "_route", "_site", "_terms")
+    __slots__ = ("_entry", "_id", "_next", "_prev", "_rendered", "_route", "_site", "_summary", "_terms")
 
     def __init__(self, entry: Entry, route: str, site: SiteGraph) -> None:
         self._entry = entry
@@ -72,6 +73,7 @@ class Doc:
         self._route = route
         self._site = site
         self._rendered: Rendered | None = None
+        self._summary: str | None = None
         self._prev: Doc | None = None
         self._next: Doc | None = None
         self._terms: dict[str, list[Term]] = {}
@@ -184,7 +186,10 @@ class Doc:
         self._note(f"f:{config.summary_field}")
         if isinstance(explicit, str) and explicit.strip():
             return Markup("<p>") + explicit.strip() + Markup("</p>")
-        return Markup(self.rendered.summary)
+        self._note("body")
+        if self._summary is None:
+            self._summary = self._rendered.summary if self._rendered is not None else self._site.summarize(self._entry)
+        return Markup(self._summary)
 
     @property
     def description(self) -> str:
@@ -438,9 +443,10 @@ class SiteGraph:
     :mod:`sonicgen.content.facts`); the build stores them as the page's inputs.
     """
 
-    def __init__(self, config: Config, render_markdown: RenderFn, data: Mapping[str, Any]) -> None:
+    def __init__(self, config: Config, render_markdown: RenderFn, data: Mapping[str, Any], summarize: SummaryFn | None = None) -> None:
         self.config = config
         self.render_markdown = render_markdown
+        self.summarize: SummaryFn = summarize or (lambda entry: render_markdown(entry).summary)
         self.recorder: set[str] | None = None
         self._data = data
         self._collections: dict[str, Collection] = {}
@@ -501,7 +507,7 @@ class SiteGraph:
                 collection, _, slug = key[2:-5].partition("/")
                 doc = self._by_key.get((collection, slug))
                 if doc is not None:
-                    doc._rendered = None
+                    doc._rendered = doc._summary = None
 
     def get(self, collection: str, slug: str) -> Doc | None:
         self.note(f"c:{collection}")
@@ -525,6 +531,7 @@ def build_graph(
     entries: list[Entry],
     *,
     render_markdown: RenderFn,
+    summarize: SummaryFn | None = None,
     data: Mapping[str, Any],
     problems: Problems,
     now: datetime,
@@ -532,7 +539,7 @@ def build_graph(
     future: bool = False,
 ) -> SiteGraph:
     """Check slugs and references across all entries, then assemble what will be published."""
-    site = SiteGraph(config, render_markdown, data)
+    site = SiteGraph(config, render_markdown, data, summarize)
     seen: dict[tuple[str, str], Entry] = {}
     for entry in entries:
         other = seen.get(entry.key)
