@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -110,10 +111,10 @@ class RenderCache:
             key = self.key(entry)
             found = self.memory.get(key)
             if found is None:
+                value = self._stored("SELECT value FROM render_values WHERE key = ?", key)
                 try:
-                    row = self._connection().execute("SELECT value FROM render_values WHERE key = ?", (key,)).fetchone()
-                    found = _decoder.decode(row[0]) if row is not None else None
-                except (sqlite3.DatabaseError, msgspec.DecodeError) as exc:
+                    found = _decoder.decode(value) if value is not None else None
+                except msgspec.DecodeError as exc:
                     self.damage = str(exc)
             if found is not None:
                 self.served.add(key)
@@ -138,17 +139,23 @@ class RenderCache:
                 found = self.memory.get(key)
                 if found is not None:
                     return found.summary
-                try:
-                    row = self._connection().execute("SELECT summary FROM render_cache WHERE key = ?", (key,)).fetchone()
-                except sqlite3.DatabaseError as exc:
-                    self.damage = str(exc)
-                    row = None
-                if row is not None:
+                stored = self._stored("SELECT summary FROM render_cache WHERE key = ?", key)
+                if stored is not None:
                     self.served.add(key)
-                    return str(row[0])
+                    return str(stored)
             return rendered(entry).summary
 
         return summary
+
+    def _stored(self, query: str, key: str) -> Any:
+        """The value ``query`` selects for ``key``; None when there is none or the database fails
+        (then noted in :attr:`damage`: the build goes on without the cache)."""
+        try:
+            row = self._connection().execute(query, (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self.damage = str(exc)
+            return None
+        return None if row is None else row[0]
 
     def keep(self, key: str, rendered: Rendered) -> None:
         """Store a new rendering (written in batches, from whichever process made it)."""
