@@ -6,6 +6,7 @@ builds; these tests pin down what is *not* rendered, the reports, and failure ha
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 from conftest import REPO, post, run, tree_digest
 
 from sonicgen.build import BuildOptions, build
+from sonicgen.build.state import decode_deps
+from sonicgen.content import facts as facts_module
 
 TITLES_ONLY_TERM = """\
 {% extends "base.html" %}
@@ -212,3 +215,36 @@ def test_the_build_state_keeps_no_bodies(make_site):
     (site / "content/posts/b.md").write_text(post("Bravo", date="2024-01-02T10:00:00Z", tags=["x"], body="Changed body."))
     assert rebuild(site)["posts/2024/b/index.html"] == "the body of posts/b changed"
     assert "Changed body." in (site / "dist/posts/2024/b/index.html").read_text()
+
+
+def test_fact_ids_follow_key_order_and_each_output_reads_its_own(make_site):
+    site = three_posts(make_site)
+    rebuild(site)
+    with sqlite3.connect(site / ".sonicgen/state.db") as conn:
+        keys = [key for (key,) in conn.execute("SELECT key FROM facts ORDER BY id")]
+        (deps,) = conn.execute("SELECT deps FROM outputs WHERE path = 'posts/2024/b/index.html'").fetchone()
+        ids = json.dumps(decode_deps(deps))
+        read = {key for (key,) in conn.execute("SELECT key FROM facts WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+    assert keys == sorted(keys) and len(keys) == len(set(keys))
+    assert {"d:posts/b:title", "d:posts/b:body", "n:posts/b"} <= read
+    assert not any(key.startswith(("d:posts/a:body", "d:posts/c:body")) for key in read)
+
+
+def test_facts_of_only_a_few_docs_are_kept_at_a_time(make_site, monkeypatch):
+    site = make_site({f"content/posts/p{n}.md": post(f"Post {n}", date=f"2024-01-0{n}T10:00:00Z", tags=["x"]) for n in range(1, 7)})
+    monkeypatch.setattr(facts_module, "DOCS_KEPT", 2)
+    kept: list[int] = []
+    doc = facts_module.Facts.doc
+
+    def counted(self: facts_module.Facts, doc_id: str) -> dict[str, str] | None:
+        found = doc(self, doc_id)
+        kept.append(len(self._docs))
+        return found
+
+    monkeypatch.setattr(facts_module.Facts, "doc", counted)
+    rebuild(site)
+    assert kept and max(kept) == 2
+    (site / "content/posts/p3.md").write_text(post("Post three", date="2024-01-03T10:00:00Z", tags=["x"]))
+    stale = rebuild(site)
+    assert "posts/2024/p3/index.html" in stale and stale["tags/x/index.html"] == "the title of posts/p3 changed"
+    assert "Post three" in (site / "dist/tags/x/index.html").read_text()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from conftest import post, run, tree_digest
+
+from sonicgen.build.parallel import fork_map, slices
 
 CODE = "```python\ndef f(x):\n    return x * 2\n```\n"
 
@@ -63,3 +68,20 @@ def test_default_build_of_a_small_site_stays_in_one_process(make_site):
     result = run(site, "build", "-v")
     assert result.exit_code == 0, result.output
     assert "Rendering Markdown" not in result.output  # the parallel Markdown stage only runs with workers
+
+
+def test_work_is_sliced_in_order_into_enough_small_slices():
+    parts = slices(10_000, 2)
+    assert [n for part in parts for n in part] == list(range(10_000))
+    assert len(parts) == 10 and max(map(len, parts)) == 1000  # no slice's results are a burden to take in at once
+    assert [len(part) for part in slices(100, 2)] == [13, 13, 13, 13, 12, 12, 12, 12]  # small work: 4 slices per worker
+
+
+def test_fork_map_lets_go_of_each_result_once_it_was_taken():
+    taken: list[weakref.ref[set[int]]] = []
+    for _, result in fork_map(lambda index: {index}, 4, 2):
+        taken.append(weakref.ref(result))
+        del result
+        gc.collect()
+        assert [ref() for ref in taken[:-1]] == [None] * (len(taken) - 1)  # results do not pile up in the parent
+    assert len(taken) == 4

@@ -45,15 +45,18 @@ def fork_map(work: Callable[[int], T], count: int, jobs: int) -> Iterator[tuple[
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_run, index): index for index in range(count)}
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                index = futures.pop(future)  # with it goes the result once the caller is done with it
+                yield index, future.result()
     finally:
         _work = None
         gc.unfreeze()
 
 
-def slices(count: int, jobs: int, per_job: int = 4) -> list[range]:
-    """Split ``range(count)`` into about ``jobs * per_job`` contiguous slices (small enough to balance load)."""
-    parts = max(1, min(count, jobs * per_job))
+def slices(count: int, jobs: int, per_job: int = 4, largest: int = 1000) -> list[range]:
+    """Split ``range(count)`` into at least ``jobs * per_job`` contiguous slices (small enough to balance
+    load) of at most ``largest`` items: each slice's results arrive at once, and a large site's parent
+    would otherwise hold hundreds of megabytes of them while it takes them in."""
+    parts = max(1, min(count, max(jobs * per_job, -(-count // largest))))
     size, extra = divmod(count, parts)
     out, start = [], 0
     for part in range(parts):

@@ -20,7 +20,7 @@ from sonicgen.build.parallel import available_cores, fork_map, slices
 from sonicgen.build.pipeline import BuildOptions, BuildResult, Outcome, Run, cache_warning, fail, manifest_stat
 from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
 from sonicgen.build.progress import Progress
-from sonicgen.build.record import record_build
+from sonicgen.build.record import Reads, record_build
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
 from sonicgen.build.signature import next_change
 from sonicgen.config import Config
@@ -173,7 +173,7 @@ def _render_one(path: str, output: Output, renderer: PageRenderer, writer: Outpu
             record, written = writer.stage(path, renderer.render(output).encode("utf-8"))
         else:
             record, written = writer.stage(path, output.bytes(), type_=output.content_type, immutable=bool(output.meta.get("immutable")))
-        return record, written, tuple(sorted(map(sys.intern, site.recorder)))  # one string per key, however many pages read it
+        return record, written, tuple(map(sys.intern, site.recorder))  # interned: a batch sent to the parent pickles each key once
     finally:
         read, site.recorder = site.recorder, None
         site.release(read)  # renderings are the cache's to keep: a worker's memory stays bounded
@@ -187,7 +187,7 @@ def _render_all(
     jobs: int,
     root: Path,
     progress: Progress,
-) -> tuple[list[Problem], dict[str, tuple[str, ...]]]:
+) -> tuple[list[Problem], Reads]:
     """Render and stage ``items`` in ``jobs`` processes (the same slices and results either way);
     return the failures and what each output read."""
 
@@ -207,7 +207,7 @@ def _render_all(
     parts = slices(len(items), jobs)
     results = fork_map(work, len(parts), jobs) if jobs > 1 else ((index, work(index)) for index in range(len(parts)))
     failures: list[Problem] = []
-    read: dict[str, tuple[str, ...]] = {}
+    reads = Reads()
     for _, result in results:
         if isinstance(result, BuildError):
             raise result
@@ -218,13 +218,13 @@ def _render_all(
             n, record, written, keys = staged
             path, output = items[n]
             writer.note(path, record, written)
-            read[path] = keys if jobs == 1 else tuple(map(sys.intern, keys))  # one copy of each key, not one per worker batch
+            reads.add(path, keys)
             if isinstance(output, Page):
                 summary.pages += 1
             else:
                 summary.files += 1
         progress.advance(len(result))
-    return failures, read
+    return failures, reads
 
 
 def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data: Mapping[str, Any]) -> BuildResult:
@@ -293,7 +293,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
     jobs = _workers(options.jobs, len(items)) if everything else 1  # a few pages: forking costs more than it saves
     try:
         progress.stage("Rendering", len(items))
-        failures, read = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
+        failures, reads = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
         if cache is not None:
             cache.finish()  # even if the build fails: these renderings stay valid for the next one
             if cache.damage is not None:
@@ -306,7 +306,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         writer.abort()
 
     summary.kept = len(kept)
-    summary.stale = {path: plan.stale[path] for path in read if path in plan.stale}
+    summary.stale = {path: plan.stale[path] for path in reads.by_path if path in plan.stale}
     summary.pages += sum(1 for path in kept if isinstance(by_path[path], Page))
     summary.files += sum(1 for path in kept if not isinstance(by_path[path], Page))
     summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
@@ -321,8 +321,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
             "manifest": manifest_stat(run.out_dir),
             "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
         }
-        rendered = {path: (planned[path], read[path]) for path in read if path in planned}
-        _record(cache, config, problems, plan, rendered, planned, resolve, meta)
+        _record(cache, config, problems, plan, reads, planned, resolve, meta)
         summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
     summary.warnings = len(problems.warnings)
     summary.seconds = time.perf_counter() - run.started
@@ -369,7 +368,7 @@ def _record(
     config: Config,
     problems: Problems,
     plan: Plan,
-    rendered: Mapping[str, tuple[str | None, tuple[str, ...]]],
+    reads: Reads,
     planned: Mapping[str, str | None],
     resolve: Resolve,
     meta: Mapping[str, str],
@@ -378,6 +377,6 @@ def _record(
     if cache.damage is not None:
         return
     try:
-        record_build(cache.conn, plan, rendered, planned, resolve, meta)
+        record_build(cache.conn, plan, reads, planned, resolve, meta)
     except sqlite3.DatabaseError as exc:
         cache_warning(config, problems, str(exc))

@@ -200,6 +200,11 @@ def _json(value: Any) -> str:
     return digest(msgspec.json.encode(value).decode())
 
 
+DOCS_KEPT = 1024
+"""How many docs' facts :class:`Facts` keeps: keys arrive grouped by doc (recording sorts them),
+and keeping every doc's would hold about 2 KB per doc until the build ends."""
+
+
 class Facts:
     """Current facts of one site graph, each computed on first use."""
 
@@ -226,6 +231,8 @@ class Facts:
             doc = self._by_id.get(doc_id)
             if doc is None:
                 return None
+            if len(self._docs) >= DOCS_KEPT:
+                del self._docs[next(iter(self._docs))]  # the longest kept
             found = self._docs[doc_id] = doc_facts(doc, self.body_key)
         return found
 

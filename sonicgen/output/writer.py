@@ -164,21 +164,22 @@ class OutputWriter:
         result.removed = len(stale)
         result.removed_paths = stale
         if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
-            files = {p: self.records[p] for p in sorted(self.records)}
-            manifest = {"files": files, "generator": f"sonicgen {__version__}"}
-            atomic_write(self.out_dir / MANIFEST, msgspec.json.format(msgspec.json.encode(manifest), indent=1) + b"\n")
+            manifest = {"files": self.records, "generator": f"sonicgen {__version__}"}
+            encoded = msgspec.json.encode(manifest, order="deterministic")  # paths sorted, fields in Record's order
+            atomic_write(self.out_dir / MANIFEST, msgspec.json.format(encoded, indent=1) + b"\n")
         shutil.rmtree(self.staging, ignore_errors=True)
         return result
 
     def _move_staged(self) -> None:
-        made: set[Path] = set()
+        made: set[str] = set()  # folders by name: a Path per folder of a 100,000-page site costs tens of MB
         for path in self.staged:
             target = self.out_dir / path
             if target.is_dir():
                 shutil.rmtree(target)
-            if target.parent not in made:
+            folder = path.rpartition("/")[0]
+            if folder not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+                made.add(folder)
             self._staged(path).replace(target)
 
     def _stale(self) -> list[str]:
