@@ -7,9 +7,12 @@ import os
 import re
 from pathlib import Path
 
+import msgspec
 from conftest import BASIC_CONFIG, post, run, tree_digest
 
-from sonicgen.output.writer import MANIFEST, OutputWriter
+from sonicgen import __version__
+from sonicgen.output import writer as writer_module
+from sonicgen.output.writer import MANIFEST, OutputWriter, Record, manifest_text
 
 
 def build_ok(site: Path, *args: str) -> str:
@@ -354,3 +357,11 @@ def test_bundle_files_are_published_beside_their_page(make_site):
     assert '<img src="map.svg" alt="map"' in (page_dir / "index.html").read_text()
     assert (page_dir / "map.svg").read_text() == "<svg/>"
     assert (page_dir / "photos/day-1.txt").read_text() == "sunny"
+
+
+def test_the_manifest_written_in_pieces_is_one_indented_document(monkeypatch):
+    monkeypatch.setattr(writer_module, "MANIFEST_PIECE", 2)
+    records = {f"p/{n}.html": Record(cache="revalidate", sha256=f"{n}" * 64, size=n, type="text/html") for n in (3, 1, 2, 0, 4)}
+    for some in (records, {"a.css": Record(cache="immutable", sha256="f" * 64, size=9, type="text/css")}, {}):
+        whole = {"files": dict(sorted(some.items())), "generator": f"sonicgen {__version__}"}
+        assert b"".join(manifest_text(some)) == msgspec.json.format(msgspec.json.encode(whole), indent=1) + b"\n"

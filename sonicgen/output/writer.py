@@ -20,8 +20,10 @@ import secrets
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -46,13 +48,16 @@ def content_type(path: str) -> str:
     return _TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (or its pieces, in order) to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                fh.writelines(data)
         Path(tmp).chmod(0o644)
         Path(tmp).replace(path)
     except BaseException:
@@ -63,10 +68,26 @@ def atomic_write(path: Path, data: bytes) -> None:
 class Record(msgspec.Struct, frozen=True, kw_only=True):
     """One file of the manifest (fields in the manifest's key order)."""
 
-    cache: str
+    cache: Literal["immutable", "revalidate"]  # decoded as two shared strings, not one per file
     sha256: str
     size: int
     type: str
+
+
+MANIFEST_PIECE = 5000
+"""Files per piece of the manifest as it is written."""
+
+
+def manifest_text(records: Mapping[str, Record]) -> Iterator[bytes]:
+    """The manifest, sorted by path and indented by one space per level, in pieces: at 200,000
+    files the whole text and its indented copy would be 100 MB at once."""
+    paths = sorted(records)
+    yield b'{\n "files": {' if paths else b'{\n "files": {}'
+    for start in range(0, len(paths), MANIFEST_PIECE):
+        piece = msgspec.json.format(msgspec.json.encode({p: records[p] for p in paths[start : start + MANIFEST_PIECE]}), indent=1)
+        # '{\n "path": {…}\n}' one level in: its lines go one space deeper
+        yield (b",\n " if start else b"\n ") + piece[2:-2].replace(b"\n", b"\n ")
+    yield (b"\n }" if paths else b"") + b',\n "generator": ' + msgspec.json.encode(f"sonicgen {__version__}") + b"\n}\n"
 
 
 class _Manifest(msgspec.Struct):
@@ -123,8 +144,7 @@ class OutputWriter:
         for the parent to :meth:`note`.
         """
         digest = hashlib.sha256(data).hexdigest()
-        cache = "immutable" if immutable else "revalidate"
-        record = Record(sha256=digest, size=len(data), type=type_ or content_type(path), cache=cache)
+        record = Record(sha256=digest, size=len(data), type=type_ or content_type(path), cache="immutable" if immutable else "revalidate")
         if self._published(path, digest, data):
             return record, False
         staged = self._staged(path)
@@ -164,9 +184,7 @@ class OutputWriter:
         result.removed = len(stale)
         result.removed_paths = stale
         if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
-            manifest = {"files": self.records, "generator": f"sonicgen {__version__}"}
-            encoded = msgspec.json.encode(manifest, order="deterministic")  # paths sorted, fields in Record's order
-            atomic_write(self.out_dir / MANIFEST, msgspec.json.format(encoded, indent=1) + b"\n")
+            atomic_write(self.out_dir / MANIFEST, manifest_text(self.records))
         shutil.rmtree(self.staging, ignore_errors=True)
         return result
 
