@@ -160,6 +160,8 @@ def test_a_rebuild_stages_files_without_making_folders(make_site):
     assert (site / "dist/posts/2024/new/index.html").read_bytes() == b"<p>new</p>"
     assert (site / "dist/index.html").read_bytes() == b"<p>home</p>"
     assert not list(site.glob(".sonicgen-staging-*"))
+    assert (writer.records, writer.previous) == ({}, {})  # the manifest has them; the build does not hold them while it records
+    assert json.loads((site / "dist" / MANIFEST).read_text())["files"].keys() == {"index.html", "posts/2024/new/index.html"}
 
 
 def test_failed_build_leaves_previous_output_untouched(make_site):

@@ -186,6 +186,7 @@ class OutputWriter:
         if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
             atomic_write(self.out_dir / MANIFEST, manifest_text(self.records))
         shutil.rmtree(self.staging, ignore_errors=True)
+        self.records, self.previous, self.staged = {}, {}, []  # in the manifest now; the build goes on to record its state
         return result
 
     def _move_staged(self) -> None:
