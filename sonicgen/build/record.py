@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from sonicgen.build.plan import UNKNOWN, Plan, Resolve
 from sonicgen.build.state import as_json, decode_deps, encode_deps
@@ -31,8 +31,7 @@ class Reads:
         self.numbers: dict[str, int] = {}  # key -> number, in the order first read
         self.by_path: dict[str, array[int]] = {}
 
-    def add(self, path: str, keys: Iterable[str]) -> None:
-        keys = list(keys)
+    def add(self, path: str, keys: Sequence[str]) -> None:
         numbers = self.numbers
         for key in set(keys).difference(numbers):
             numbers[key] = len(numbers)
