@@ -171,6 +171,23 @@ def test_a_build_with_nothing_to_do_loads_no_renderer(make_site):
     assert done.stdout.split() == ["True", "[]"], done.stdout + done.stderr
 
 
+def test_the_command_with_nothing_to_do_prints_its_summary_without_loading_rich_or_asyncio(make_site):
+    """Rich is for colour and progress bars and asyncio for content hooks: neither is worth its import here."""
+    site = three_posts(make_site)
+    age(site)
+    rebuild(site)
+    script = (
+        "import atexit, runpy, sys; "
+        "atexit.register(lambda: print([m for m in ('rich', 'asyncio', 'jinja2') if m in sys.modules], file=sys.stderr)); "
+        "sys.argv = ['sonicgen', 'build', '--config', sys.argv[1]]; runpy.run_module('sonicgen', run_name='__main__')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", script, str(site / "site.yaml")], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Built 10 pages and 15 files in ") and ": 0 written, 25 unchanged" in done.stdout, done.stdout
+    assert done.stderr.strip() == "[]", done.stderr
+
+
 def test_a_file_whose_stat_did_not_change_is_not_read_again(make_site):
     """Stat first, like git and make: same size and modification time means the file is unchanged."""
     site = make_site({"content/posts/a.md": post("A", body="Version one.")})

@@ -24,7 +24,6 @@ from sonicgen.errors import BuildError, SonicgenError
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.reference import hook_reference, plugin_info, registrations
 from sonicgen.render.theme import builtin_themes
-from sonicgen.scaffold import ScaffoldError, new_entry, scaffold_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONFIG_NAME = "site.yaml"
@@ -53,7 +52,7 @@ def _run(display: Display, action: Callable[[], None], failed: str = "build fail
         consequence = "the previous output was left untouched" if failed == "build failed" else "nothing was changed"
         display.error(f"{failed} with {errors or len(exc.problems)} problem(s); {consequence}")
         sys.exit(1)
-    except (SonicgenError, ScaffoldError) as exc:
+    except SonicgenError as exc:
         display.close()
         display.error(str(exc))
         sys.exit(1)
@@ -194,6 +193,8 @@ def init_command(directory: Path, theme: str, copy_theme: bool, title: str, forc
     display = Display()
 
     def action() -> None:
+        from sonicgen.scaffold import scaffold_site  # only here: it brings asyncio for the content hooks
+
         written = scaffold_site(directory, title=title, theme=theme, copy_theme=copy_theme, force=force)
         display.info(f"Created a site in {directory} ({len(written)} files).")
         display.info(f"Next: cd {directory} && sonicgen build")
@@ -211,6 +212,8 @@ def new_command(config_path: Path, collection: str, title: str, draft: bool) -> 
     display = Display()
 
     def action() -> None:
+        from sonicgen.scaffold import new_entry
+
         path, missing = new_entry(config_path, collection, title, draft=draft)
         display.info(f"Created {path}")
         if missing:
