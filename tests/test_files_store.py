@@ -420,3 +420,38 @@ def test_invalid_files_are_reported_not_hidden_and_can_be_replaced(site: Path, s
         store.save(Entry("posts", "broken", {"title": "Fixed"}, "Body\n", SourceRef(""), ""), expected=None)
     store.save(Entry("posts", "broken", {"title": "Fixed", "rating": 1}, "Body\n", SourceRef(""), ""), expected=ANY)
     assert (site / "content/posts/broken.md").read_text("utf-8") == "---\ntitle: Fixed\nrating: 1\n---\nBody\n"
+
+
+def test_files_read_in_worker_processes_are_the_files_read_in_one(site: Path, config: Config, monkeypatch: pytest.MonkeyPatch):
+    """Same entries, problems and order; bodies stay in their files."""
+    import sonicgen.store.files as files_module
+    from sonicgen.content.models import _stored_body
+    from sonicgen.parallel import fork_map
+
+    post = "---\ntitle: Post {n}\ndate: 2024-05-{day:02}T10:00:00+02:00\ntags: [a]\n---\nBody {n}.\n"
+    tree: dict[str, str | bytes] = {f"content/posts/p{n:02}.md": post.format(n=n, day=n + 1) for n in range(12)}
+    tree["content/posts/p05.md"] = "---\ntitle: Broken\nrating: many\n---\n"
+    tree["content/posts/trip/index.md"] = "---\ntitle: Trip\n---\nPhotos.\n"
+    tree["content/posts/trip/photo.jpg"] = b"\xff"
+    write_tree(site, tree)
+    monkeypatch.setattr(files_module, "PARALLEL_READS", 3)
+    forks: list[int] = []
+
+    def counted(work, count, jobs):  # type: ignore[no-untyped-def]
+        forks.append(jobs)
+        return fork_map(work, count, jobs)
+
+    monkeypatch.setattr(files_module, "fork_map", counted)
+    read: dict[int, tuple[list[Entry], list[str]]] = {}
+    for jobs in (1, 3):
+        store, problems = FilesStore(config, jobs), Problems()
+        read[jobs] = (list(store.entries("posts", problems)), [str(p) for p in problems.items])
+        assert all(path is file.path for path, file in store._indexes["posts"].files.items())
+        store.close()
+    assert forks == [3] and read[3] == read[1]
+    entries, problems = read[3]
+    assert [e.slug for e in entries][:3] == ["p00", "p01", "p02"] and len(entries) == 12
+    assert problems == ["content/posts/p05.md:3: rating: expected a number, got text ('many')"]
+    assert all(type(_stored_body(e)).__name__ == "BodyOnDisk" for e in entries)
+    assert entries[-1].bundle_files == ("photo.jpg",) and entries[0].body == "Body 0.\n"
+    assert entries[1].date == datetime(2024, 5, 2, 8, 0, tzinfo=UTC)

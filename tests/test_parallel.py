@@ -7,7 +7,7 @@ import weakref
 
 from conftest import post, run, tree_digest
 
-from sonicgen.build.parallel import fork_map, slices
+from sonicgen.parallel import fork_map, slices
 
 CODE = "```python\ndef f(x):\n    return x * 2\n```\n"
 

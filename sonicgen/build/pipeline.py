@@ -29,6 +29,7 @@ from sonicgen.errors import BuildError, PluginError, Problem, Problems, Severity
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.registry import Tracer
 from sonicgen.output.writer import MANIFEST
+from sonicgen.parallel import available_cores
 from sonicgen.render.theme import theme_dir
 from sonicgen.sources.files import load_data
 from sonicgen.store import read_entries
@@ -135,7 +136,7 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
 
         markdown = rendering.markdown_renderer(config, plugins)
         memory = SourceMemory(cache.conn, config) if cache is not None else None
-        read = read_entries(config, problems, memory)
+        read = read_entries(config, problems, memory, options.jobs or available_cores())
         if cache is not None and memory is not None and memory.damage is not None:
             cache.damage = cache.damage or memory.damage
         entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in read]

@@ -16,7 +16,6 @@ import msgspec
 from jinja2 import Environment
 
 from sonicgen.build.incremental import doc_versions
-from sonicgen.build.parallel import available_cores, fork_map, slices
 from sonicgen.build.pipeline import BuildOptions, BuildResult, Outcome, Run, cache_warning, fail, manifest_stat
 from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
 from sonicgen.build.progress import Progress
@@ -34,6 +33,7 @@ from sonicgen.content.urls import UrlError, base_path
 from sonicgen.errors import BuildError, PluginError, Problem, Problems
 from sonicgen.hooks.loader import SitePlugins
 from sonicgen.output.writer import OutputWriter, Record
+from sonicgen.parallel import available_cores, fork_map, slices
 from sonicgen.render.assets import Assets, site_static, theme_assets
 from sonicgen.render.templates import PageRenderer, TemplateFailure, check_named_templates, create_environment, template_fact
 

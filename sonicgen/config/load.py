@@ -6,6 +6,7 @@ import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,16 @@ class Config:
     def dir(self, relative: str) -> Path:
         return (self.root / relative).resolve()
 
-    @property
+    # Cached: reading a site asks for the content folder once per file, and resolving costs a syscall per part.
+    @cached_property
     def content_dir(self) -> Path:
         return self.dir(self.site.content_dir)
 
-    @property
+    @cached_property
     def data_dir(self) -> Path:
         return self.dir(self.site.data_dir)
 
-    @property
+    @cached_property
     def output_dir(self) -> Path:
         return self.dir(self.site.output_dir)
 

@@ -138,14 +138,33 @@ def _worth_remembering(value: Any) -> bool:
     return kind is not functools.partial and kind is not types.MethodType
 
 
+def _mapping(value: Mapping[Any, Any], memo: Memo) -> str | None:
+    # In order: templates may iterate it.
+    return _join((item for pair in value.items() for item in pair), memo, "{", "}")
+
+
+_BY_TYPE: dict[type, Callable[[Any, Memo], str | None]] = {
+    list: _join,
+    tuple: _join,
+    dict: _mapping,
+    functools.partial: _callable,
+    types.MethodType: _callable,
+    types.FunctionType: _callable,
+}
+"""The containers and callables every output is made of, by exact type: the same texts as
+:func:`_fingerprint`'s checks give them, without walking those checks (a definition is made of a dozen)."""
+
+
 def _fingerprint(value: Any, memo: Memo) -> str | None:
+    exact = _BY_TYPE.get(type(value))
+    if exact is not None:
+        return exact(value, memo)
     if isinstance(value, (list, tuple)):
         return _join(value, memo)
     if isinstance(value, Paginator):
         return _join(("paginator", value.items, value.number, value.pages, value.total, value.routes), memo)
     if isinstance(value, Mapping):
-        # In order: templates may iterate it.
-        return _join((item for pair in value.items() for item in pair), memo, "{", "}")
+        return _mapping(value, memo)
     if isinstance(value, bytes):
         return "b" + hashlib.blake2b(value, digest_size=16).hexdigest()
     if isinstance(value, (datetime, date, time, Doc, Term, Collection, Taxonomy, SiteGraph)):  # subclasses

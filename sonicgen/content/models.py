@@ -10,8 +10,22 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 
+class Pickled:
+    """For frozen slots dataclasses sent back by worker processes: pickled as the call that makes them.
+
+    dataclasses' own ``__setstate__`` looks the fields up again for every object it restores,
+    which made unpickling the 10,000 files a build had read in workers cost 0.6 s.
+    """
+
+    __slots__ = ()
+    __match_args__: tuple[str, ...]  # the fields ``__init__`` takes in order, which dataclasses sets
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        return type(self), tuple(getattr(self, name) for name in self.__match_args__)
+
+
 @dataclass(frozen=True, slots=True)
-class SourceRef:
+class SourceRef(Pickled):
     """Where an entry came from: a file (with lines) or a table row."""
 
     path: str
@@ -23,7 +37,7 @@ class SourceRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(Pickled):
     """A validated entry of a collection.
 
     ``fields`` hold schema values (defaults applied); ``extra`` keeps front-matter keys the
@@ -55,6 +69,10 @@ class Entry:
         """A hash of the body, without loading a deferred one."""
         stored = _stored_body(self)
         return body_digest(stored) if isinstance(stored, str) else stored.digest
+
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
+        """A body left on disk stays there (``getattr`` would load it)."""
+        return Entry, tuple(_stored_body(self) if name == "body" else getattr(self, name) for name in self.__match_args__)
 
     def replace(self, **changes: Any) -> Entry:
         """``dataclasses.replace`` that leaves a body on disk there unless ``body`` is among the changes

@@ -19,7 +19,7 @@ from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, FieldSpec
 from sonicgen.content.fields import FieldError, aware, check_value, validate_fields
 from sonicgen.content.frontmatter import FrontMatterError, body_at, parse
-from sonicgen.content.models import Entry, SourceRef, body_digest, content_hash
+from sonicgen.content.models import Entry, Pickled, SourceRef, body_digest, content_hash
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problems, SonicgenError
 from sonicgen.safeyaml import YamlError, load
@@ -40,7 +40,7 @@ def decode(data: bytes, source: str, problems: Problems) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class BodyOnDisk:
+class BodyOnDisk(Pickled):
     """An entry's body left in its file (a :class:`~sonicgen.content.models.DeferredBody`): read
     again on each use, and refused if the file is no longer the one the entry was read from."""
 
@@ -143,7 +143,7 @@ def read_entry(
         return parsed.lines.get((key,), 1)
 
     fields, extra = validate_fields(parsed.data, collection, source=source, line_of=line_of, problems=problems)
-    slug = extra.get("slug", path_slug(path, directory))
+    slug = extra["slug"] if "slug" in extra else path_slug(path, directory)
     if not isinstance(slug, str) or not slug.strip():
         problems.error(source, "slug must be text", line=line_of("slug"), field="slug")
     elif not is_slug(slug):
@@ -163,8 +163,9 @@ def read_entry(
     if len(problems.errors) > before:
         return None
     date_value = fields.get(collection.date_field)
+    bundle = is_bundle(path, directory)
     rel = path.relative_to(directory)
-    folder = (rel.parent.parent if is_bundle(path, directory) else rel.parent).as_posix()
+    folder = (rel.parent.parent if bundle else rel.parent).as_posix()
     return Entry(
         collection=name,
         slug=slug,
@@ -178,7 +179,7 @@ def read_entry(
         expires=aware(expires, tz),
         draft=bool(draft),
         template=template,
-        bundle_files=bundle_files(path, directory),
+        bundle_files=bundle_files(path, directory) if bundle else (),
     )
 
 

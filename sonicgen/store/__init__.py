@@ -28,18 +28,19 @@ class SourceMemory(Protocol):
     def keep(self, collection: str, fresh: Iterable[tuple[str, bytes]], gone: list[str]) -> None: ...
 
 
-def read_entries(config: Config, problems: Problems, memory: SourceMemory | None = None) -> list[Entry]:
+def read_entries(config: Config, problems: Problems, memory: SourceMemory | None = None, jobs: int = 1) -> list[Entry]:
     """Every entry of every collection, each read from its own store: what a build starts from.
 
     Invalid entries are reported to ``problems`` and left out, so every file and row is checked in one run.
-    With ``memory``, content files whose stat did not change since the last build are not read again.
+    With ``memory``, content files whose stat did not change since the last build are not read again;
+    many files to read are read in ``jobs`` processes.
     """
     stores: dict[str, Store] = {}
     try:
         out: list[Entry] = []
         for name, spec in config.site.collections.items():
             if spec.source not in stores:
-                stores[spec.source] = open_store(config, name)
+                stores[spec.source] = FilesStore(config, jobs) if spec.source == "files" else open_store(config, name)
             store = stores[spec.source]
             if memory is not None and isinstance(store, FilesStore):
                 store.recall(name, memory.records(name))

@@ -26,7 +26,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
@@ -43,6 +43,7 @@ from sonicgen.content.fields import aware, validate_fields
 from sonicgen.content.models import Entry, content_hash
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problem, Problems, SonicgenError
+from sonicgen.parallel import fork_map, slices
 from sonicgen.sources.files import bundle_files, collection_dir, content_files, defer_body, is_bundle, path_slug, read_entry, relative
 from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError, collection_config
 from sonicgen.store.changelog import ChangeLog, Pending, Snapshot
@@ -67,6 +68,9 @@ timestamp tick, with the same size, invisibly to stat; such files are read again
 
 
 DEFAULT_QUERY = Query()
+
+PARALLEL_READS = 500
+"""Below this many files to read, forking workers costs more than reading in one process."""
 
 
 def _racy(mtime_ns: int, checked_ns: int) -> bool:
@@ -128,8 +132,9 @@ def _own(entry: Entry) -> Entry:
 class FilesStore:
     """The Store of every collection whose source is ``files`` (safe to share between threads)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, jobs: int = 1) -> None:
         self.config = config
+        self.jobs = jobs  # processes that may read files no earlier process remembered (see _refresh)
         self._state = config.root / STATE_DIR
         self._mutex = threading.RLock()
         self._indexes: dict[str, _Index] = {}
@@ -303,21 +308,43 @@ class FilesStore:
         entry = read_entry(self.config, collection, spec, path, problems, data=data)
         if entry is not None:
             entry = defer_body(entry, path)  # bodies stay on disk until something needs one
-        version = content_hash(data) if data is not None else ""
+        version = entry.content_hash if entry is not None else content_hash(data) if data is not None else ""
         slug = entry.slug if entry is not None else path_slug(path, directory)
         return _File(path, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))
 
     def _refresh(self, collection: str) -> _Index:
         spec = self._spec(collection)
         old = self._indexes.get(collection)
-        files: dict[Path, _File] = {}
         directory = collection_dir(self.config, collection, spec)
-        for path in content_files(directory):
-            file = self._file(collection, spec, directory, path, old.files.get(path) if old is not None else None)
+        paths = builtins.list(content_files(directory))
+        known = [old.files.get(path) if old is not None else None for path in paths]
+        unknown = [n for n, file in enumerate(known) if file is None]
+        got: dict[int, _File | None] = {}
+        if self.jobs > 1 and len(unknown) >= PARALLEL_READS:
+            fresh = self._in_workers(lambda path: self._file(collection, spec, directory, path, None), [paths[n] for n in unknown])
+            got = dict(zip(unknown, fresh, strict=True))
+        files: dict[Path, _File] = {}
+        for n, path in enumerate(paths):
+            file = got[n] if n in got else self._file(collection, spec, directory, path, known[n])
             if file is not None:
                 files[path] = file
         self._indexes[collection] = index = _Index.of(files)
         return index
+
+    def _in_workers(self, read: Callable[[Path], _File | None], paths: builtins.list[Path]) -> builtins.list[_File | None]:
+        """``paths`` read in ``jobs`` forked processes, in order.  Only files never read before go
+        there: a file known from before costs one stat, less than sending it back from a worker."""
+        parts = slices(len(paths), self.jobs)
+        rest = _File.__match_args__[1:]  # all but the path: this process has it, and a Path costs more to unpickle than an entry
+
+        def work(index: int) -> builtins.list[tuple[Any, ...] | None]:
+            return [None if (file := read(paths[n])) is None else tuple(getattr(file, name) for name in rest) for n in parts[index]]
+
+        out: builtins.list[_File | None] = [None] * len(paths)
+        for index, files in fork_map(work, len(parts), self.jobs):
+            for n, values in zip(parts[index], files, strict=True):
+                out[n] = None if values is None else _File(paths[n], *values)
+        return out
 
     def _lookup(self, collection: str, slug: str) -> _File | None:
         """The file holding ``slug``: one stat when the index knows it and it still holds it, else a rescan."""

@@ -1,7 +1,8 @@
-"""Fork-based parallel map for the build.
+"""Fork-based parallel map, for the build's reading and rendering.
 
-Workers are forked once the site graph, templates and plugins are ready, so they inherit
-all of it and nothing but task numbers and results crosses a process boundary.  Each task
+Workers are forked when the work is ready (the files to read; the site graph, templates and
+plugins to render with), so they inherit all of it and nothing but task numbers and results
+crosses a process boundary.  Each task
 is a slice of work chosen by index, which keeps the output independent of the number of
 workers and of the order in which they finish.
 """
