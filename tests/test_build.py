@@ -6,13 +6,16 @@ import json
 import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
+import jinja2
 import msgspec
 from conftest import BASIC_CONFIG, post, run, tree_digest
 
 from sonicgen import __version__
 from sonicgen.output import writer as writer_module
 from sonicgen.output.writer import MANIFEST, OutputWriter, Record, manifest_text
+from sonicgen.render.templates import RecordingEnvironment
 
 
 def build_ok(site: Path, *args: str) -> str:
@@ -367,3 +370,22 @@ def test_the_manifest_written_in_pieces_is_one_indented_document(monkeypatch):
     for some in (records, {"a.css": Record(cache="immutable", sha256="f" * 64, size=9, type="text/css")}, {}):
         whole = {"files": dict(sorted(some.items())), "generator": f"sonicgen {__version__}"}
         assert b"".join(manifest_text(some)) == msgspec.json.format(msgspec.json.encode(whole), indent=1) + b"\n"
+
+
+def test_a_template_found_missing_is_looked_up_once_and_still_recorded_by_every_page(tmp_path: Path):
+    """Each entry page asks for ``posts/entry.html`` first; the miss is remembered, and each page still
+    records that it looked (creating that template must make those pages stale)."""
+    (tmp_path / "entry.html").write_text("E")
+    asked: list[str] = []
+
+    class Counting(jinja2.FileSystemLoader):
+        def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, object]:
+            asked.append(template)
+            return super().get_source(environment, template)
+
+    env = RecordingEnvironment(loader=Counting(str(tmp_path)))
+    noted: list[str] = []
+    env.site = SimpleNamespace(note=noted.append)  # type: ignore[assignment]
+    assert [env.select_template(["posts/entry.html", "entry.html"]).render() for _ in range(3)] == ["E", "E", "E"]
+    assert asked == ["posts/entry.html", "entry.html"]
+    assert noted == ["tpl:posts/entry.html", "tpl:entry.html"] * 3

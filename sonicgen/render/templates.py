@@ -52,13 +52,27 @@ def isodate(value: date | datetime | None) -> str:
 
 class RecordingEnvironment(jinja2.Environment):
     """Notes every template a page loads (``tpl:<name>``: extends, includes, imports, and the
-    candidates it looked for and did not find), in the site's recorder."""
+    candidates it looked for and did not find), in the site's recorder.
+
+    Names found missing stay missing for the build: Jinja caches templates, not misses, and
+    every entry page asks for ``<collection>/entry.html`` before ``entry.html``.
+    """
 
     site: SiteGraph
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.missing: set[str] = set()
+
     def _load_template(self, name: str, globals: MutableMapping[str, Any] | None) -> jinja2.Template:
         self.site.note(f"tpl:{name}")
-        return super()._load_template(name, globals)
+        if name in self.missing:
+            raise jinja2.TemplateNotFound(name)
+        try:
+            return super()._load_template(name, globals)
+        except jinja2.TemplateNotFound:
+            self.missing.add(name)
+            raise
 
 
 def template_fact(env: jinja2.Environment, name: str) -> str:
