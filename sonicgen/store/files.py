@@ -40,11 +40,21 @@ import msgspec
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig
 from sonicgen.content.fields import aware, validate_fields
-from sonicgen.content.models import Entry, content_hash
+from sonicgen.content.models import Entry, Pickled, content_hash
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problem, Problems, SonicgenError
 from sonicgen.parallel import fork_map, slices
-from sonicgen.sources.files import bundle_files, collection_dir, content_files, defer_body, is_bundle, path_slug, read_entry, relative
+from sonicgen.sources.files import (
+    bundle_files,
+    collection_dir,
+    content_file_names,
+    content_files,
+    defer_body,
+    is_bundle,
+    path_slug,
+    read_entry,
+    relative,
+)
 from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError, collection_config
 from sonicgen.store.changelog import ChangeLog, Pending, Snapshot
 from sonicgen.store.query import run_query
@@ -78,11 +88,12 @@ def _racy(mtime_ns: int, checked_ns: int) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _File:
-    """One content file as last read: its stat, bundle listing, version, the slug it claims
-    (its name's when it is invalid), and the entry or the problems that stopped it."""
+class _File(Pickled):
+    """One content file as last read (``path`` as text: a large site holds thousands): its stat,
+    bundle listing, version, the slug it claims (its name's when it is invalid), and the entry
+    or the problems that stopped it."""
 
-    path: Path
+    path: str
     size: int
     mtime_ns: int
     bundle: tuple[str, ...]
@@ -103,11 +114,11 @@ class _File:
 class _Index:
     """The files of one collection in build order, and which file holds each slug (the first, as in a build)."""
 
-    files: dict[Path, _File]
+    files: dict[str, _File]
     slugs: dict[str, _File]
 
     @classmethod
-    def of(cls, files: dict[Path, _File]) -> _Index:
+    def of(cls, files: dict[str, _File]) -> _Index:
         slugs: dict[str, _File] = {}
         for file in files.values():
             slugs.setdefault(file.slug, file)
@@ -138,7 +149,7 @@ class FilesStore:
         self._state = config.root / STATE_DIR
         self._mutex = threading.RLock()
         self._indexes: dict[str, _Index] = {}
-        self._recalled: dict[str, dict[Path, _File]] = {}
+        self._recalled: dict[str, dict[str, _File]] = {}
         self._changelog: ChangeLog | None = None
 
     # Remembering between processes -------------------------------------------------------------
@@ -146,7 +157,7 @@ class FilesStore:
     def recall(self, collection: str, records: Iterable[bytes]) -> None:
         """Start from files a previous process read (see :mod:`sonicgen.store.remembered`): a file
         whose stat did not change since is not read again.  Damaged records are ignored."""
-        files: dict[Path, _File] = {}
+        files: dict[str, _File] = {}
         for data in records:
             try:
                 file = _File(*decode(data))
@@ -164,15 +175,14 @@ class FilesStore:
             index = self._indexes.get(collection)
             before = self._recalled.get(collection, {})
             now = dict(index.files) if index is not None else {}
-        return self._encoded(file for path, file in now.items() if before.get(path) is not file), [
-            str(path) for path in before if path not in now
-        ]
+        gone = [path for path in before if path not in now]
+        return self._encoded(file for path, file in now.items() if before.get(path) is not file), gone
 
     @staticmethod
     def _encoded(files: Iterable[_File]) -> Iterator[tuple[str, bytes]]:
         for file in files:
             try:
-                yield str(file.path), encode(tuple(getattr(file, f.name) for f in dataclass_fields(file)))
+                yield file.path, encode(tuple(getattr(file, f.name) for f in dataclass_fields(file)))
             except Unrememberable:
                 continue
 
@@ -212,8 +222,8 @@ class FilesStore:
         body = entry.body.replace("\r\n", "\n").replace("\r", "\n")
         with self._exclusive():
             found = self._lookup(entry.collection, entry.slug)
-            current = self._read(found.path) if found is not None else None
-            path = found.path if found is not None and current is not None else self._new_path(entry, spec)
+            current = self._read(Path(found.path)) if found is not None else None
+            path = Path(found.path) if found is not None and current is not None else self._new_path(entry, spec)
             rel = relative(path, self.config.root)
             fields, extra = self._validate(entry, spec, rel)
             _check(expected, content_hash(current) if current is not None else None, entry.collection, entry.slug)
@@ -230,7 +240,7 @@ class FilesStore:
             started = time.time_ns()
             written = _write_atomically(path, data, rel)
             size, mtime, version = written.st_size, written.st_mtime_ns, saved.content_hash
-            self._put(entry.collection, _File(path, size, mtime, saved.bundle_files, started, version, saved.slug, saved, problems))
+            self._put(entry.collection, _File(str(path), size, mtime, saved.bundle_files, started, version, saved.slug, saved, problems))
             snapshot = Snapshot(entry.collection, rel, saved.slug, size, mtime, version, started)
             log.apply([Pending(entry.collection, saved.slug, "save", version)], upserts=[snapshot])
         return Stored(saved, version)
@@ -240,20 +250,21 @@ class FilesStore:
         spec = self._spec(collection)
         with self._exclusive():
             found = self._lookup(collection, slug)
-            current = self._read(found.path) if found is not None else None
-            if found is None or current is None:
+            where = Path(found.path) if found is not None else None
+            current = self._read(where) if where is not None else None
+            if found is None or where is None or current is None:
                 raise NotFound(f"no entry {slug!r} in collection {collection!r}")
             _check(expected, content_hash(current), collection, slug)
-            rel = relative(found.path, self.config.root)
+            rel = relative(where, self.config.root)
             log = self._log()
             try:
-                found.path.unlink()
+                where.unlink()
             except OSError as exc:
                 raise StoreError(f"{rel}: cannot delete: {exc.strerror}; nothing was changed") from None
-            _fsync_dir(found.path.parent)
-            if is_bundle(found.path, collection_dir(self.config, collection, spec)):
+            _fsync_dir(where.parent)
+            if is_bundle(where, collection_dir(self.config, collection, spec)):
                 with suppress(OSError):
-                    found.path.parent.rmdir()  # only succeeds when nothing else is left
+                    where.parent.rmdir()  # only succeeds when nothing else is left
             index = self._indexes[collection]
             del index.files[found.path]
             self._indexes[collection] = index = _Index.of(index.files)
@@ -285,16 +296,18 @@ class FilesStore:
             raise StoreError(f"collection {collection!r} is stored in {spec.source}, not in files; use open_store() to reach it")
         return spec
 
-    def _file(self, collection: str, spec: CollectionConfig, directory: Path, path: Path, known: _File | None) -> _File | None:
-        """``known`` if the file did not change, else the file read again (None: it is gone)."""
+    def _file(self, collection: str, spec: CollectionConfig, directory: Path, name: str, known: _File | None) -> _File | None:
+        """``known`` if the file ``name`` did not change, else the file read again (None: it is gone)."""
         started = time.time_ns()
         try:
-            st = path.stat()
+            st = os.stat(name)  # noqa: PTH116 - a Path is made only for a file read again, or a bundle's listing
         except FileNotFoundError:
             return None
-        bundle = bundle_files(path, directory)
+        path = Path(name) if known is None or os.path.basename(name).startswith("index.") else None  # noqa: PTH119
+        bundle = bundle_files(path, directory) if path is not None else ()
         if known is not None and known.unchanged(st, bundle):
             return known
+        path = path or Path(name)
         data: bytes | None
         try:
             data = path.read_bytes()
@@ -310,40 +323,39 @@ class FilesStore:
             entry = defer_body(entry, path)  # bodies stay on disk until something needs one
         version = entry.content_hash if entry is not None else content_hash(data) if data is not None else ""
         slug = entry.slug if entry is not None else path_slug(path, directory)
-        return _File(path, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))
+        return _File(name, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))
 
     def _refresh(self, collection: str) -> _Index:
         spec = self._spec(collection)
         old = self._indexes.get(collection)
         directory = collection_dir(self.config, collection, spec)
-        paths = builtins.list(content_files(directory))
-        known = [old.files.get(path) if old is not None else None for path in paths]
+        names = builtins.list(content_file_names(directory))
+        known = [old.files.get(name) if old is not None else None for name in names]
         unknown = [n for n, file in enumerate(known) if file is None]
         got: dict[int, _File | None] = {}
         if self.jobs > 1 and len(unknown) >= PARALLEL_READS:
-            fresh = self._in_workers(lambda path: self._file(collection, spec, directory, path, None), [paths[n] for n in unknown])
+            fresh = self._in_workers(lambda name: self._file(collection, spec, directory, name, None), [names[n] for n in unknown])
             got = dict(zip(unknown, fresh, strict=True))
-        files: dict[Path, _File] = {}
-        for n, path in enumerate(paths):
-            file = got[n] if n in got else self._file(collection, spec, directory, path, known[n])
+        files: dict[str, _File] = {}
+        for n, name in enumerate(names):
+            file = got[n] if n in got else self._file(collection, spec, directory, name, known[n])
             if file is not None:
-                files[path] = file
+                files[name] = file
         self._indexes[collection] = index = _Index.of(files)
         return index
 
-    def _in_workers(self, read: Callable[[Path], _File | None], paths: builtins.list[Path]) -> builtins.list[_File | None]:
-        """``paths`` read in ``jobs`` forked processes, in order.  Only files never read before go
-        there: a file known from before costs one stat, less than sending it back from a worker."""
-        parts = slices(len(paths), self.jobs)
-        rest = _File.__match_args__[1:]  # all but the path: this process has it, and a Path costs more to unpickle than an entry
+    def _in_workers(self, read: Callable[[str], _File | None], names: builtins.list[str]) -> builtins.list[_File | None]:
+        """The files ``names`` read in ``jobs`` forked processes, in order.  Only files never read before
+        go there: a file known from before costs one stat, less than sending it back from a worker."""
+        parts = slices(len(names), self.jobs)
 
-        def work(index: int) -> builtins.list[tuple[Any, ...] | None]:
-            return [None if (file := read(paths[n])) is None else tuple(getattr(file, name) for name in rest) for n in parts[index]]
+        def work(index: int) -> builtins.list[_File | None]:
+            return [read(names[n]) for n in parts[index]]
 
-        out: builtins.list[_File | None] = [None] * len(paths)
+        out: builtins.list[_File | None] = [None] * len(names)
         for index, files in fork_map(work, len(parts), self.jobs):
-            for n, values in zip(parts[index], files, strict=True):
-                out[n] = None if values is None else _File(paths[n], *values)
+            for n, file in zip(parts[index], files, strict=True):
+                out[n] = file
         return out
 
     def _lookup(self, collection: str, slug: str) -> _File | None:

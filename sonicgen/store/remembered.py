@@ -10,7 +10,6 @@ simply read again next time).
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -110,4 +109,4 @@ def decode(data: bytes) -> tuple[Any, ...]:
             tuple(files),
         )
     problems = tuple(Problem(s, m, line, f, Severity(v)) for s, m, line, f, v in issues)
-    return Path(path), size, mtime_ns, tuple(bundle), read_ns, version, slug, entry, problems
+    return path, size, mtime_ns, tuple(bundle), read_ns, version, slug, entry, problems
