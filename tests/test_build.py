@@ -10,9 +10,11 @@ from types import SimpleNamespace
 
 import jinja2
 import msgspec
+import pytest
 from conftest import BASIC_CONFIG, post, run, tree_digest
 
 from sonicgen import __version__
+from sonicgen.errors import BuildError
 from sonicgen.output import writer as writer_module
 from sonicgen.output.writer import MANIFEST, OutputWriter, Record, manifest_text
 from sonicgen.render.templates import RecordingEnvironment
@@ -389,3 +391,28 @@ def test_a_template_found_missing_is_looked_up_once_and_still_recorded_by_every_
     assert [env.select_template(["posts/entry.html", "entry.html"]).render() for _ in range(3)] == ["E", "E", "E"]
     assert asked == ["posts/entry.html", "entry.html"]
     assert noted == ["tpl:posts/entry.html", "tpl:entry.html"] * 3
+
+
+def test_a_build_runs_the_cycle_collector_less_often_and_then_as_before(make_site, monkeypatch):
+    """The collector's thresholds are the process's: a build raises them while it runs, and gives them back even when it fails."""
+    import gc
+
+    from sonicgen.build import pipeline
+
+    site = make_site({"content/posts/a.md": post("A")})
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    real = pipeline._build
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        during.append(gc.get_threshold())
+        return real(*args)
+
+    monkeypatch.setattr(pipeline, "_build", spy)
+    assert pipeline.build(site / "site.yaml").summary.pages > 0
+    assert during == [(pipeline.YOUNG_OBJECTS, 20, 20)] and before[0] < pipeline.YOUNG_OBJECTS
+    assert gc.get_threshold() == before
+    (site / "site.yaml").write_text("title: [broken\n")
+    with pytest.raises(BuildError):
+        pipeline.build(site / "site.yaml")
+    assert len(during) == 2 and gc.get_threshold() == before

@@ -7,8 +7,11 @@ writing if any error was found, so the previous output stays untouched.
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,9 +99,26 @@ def build(config_path: Path, options: BuildOptions | None = None, progress: Prog
     A failing plugin becomes a problem like any other, pointing at the line of its code.
     """
     try:
-        return _build(config_path, options, progress)
+        with fewer_collections():
+            return _build(config_path, options, progress)
     except PluginError as exc:
         raise BuildError([exc.problem(config_path.resolve().parent)]) from exc
+
+
+YOUNG_OBJECTS = 50_000
+"""Allocations between runs of the cycle collector during a build (Python's default is 700)."""
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A build makes hundreds of thousands of objects that live until it ends, and the cycle collector
+    walked them 584 times in a one-post rebuild of 10,000 pages (0.2 s; 6 times and 0.04 s after this)."""
+    before = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _build(config_path: Path, options: BuildOptions | None, progress: Progress | None) -> BuildResult:
