@@ -429,10 +429,10 @@ def sort_docs(docs: list[Doc], spec: str) -> list[Doc]:
                 return doc.date
             return doc.fields.get(name)
 
-        present = [d for d in out if value(d) is not None]
-        missing = [d for d in out if value(d) is None]
-        present.sort(key=lambda d: _sort_key_value(value(d)), reverse=reverse)
-        out = present + missing
+        values = [(doc, value(doc)) for doc in out]
+        present = [(doc, v) for doc, v in values if v is not None]
+        present.sort(key=lambda pair: _sort_key_value(pair[1]), reverse=reverse)
+        out = [doc for doc, _ in present] + [doc for doc, v in values if v is None]
     return out
 
 
@@ -641,6 +641,12 @@ def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Proble
                     term._docs.append(doc)
                     mine.append(term)
             doc._terms[name] = mine
+    # Newest first, then by title: ranked once for the whole taxonomy, not once per term a doc carries.
+    newest = sorted(
+        (doc for cname in tcfg.collections or [] for doc in site._collections[cname]._docs if doc._terms[name]),
+        key=lambda d: (-(d._entry.date.timestamp() if d._entry.date else 0), d._title().casefold(), d.collection, d.slug),
+    )
+    rank = {doc: n for n, doc in enumerate(newest)}
     for term in terms.values():
-        term._docs.sort(key=lambda d: (-(d._entry.date.timestamp() if d._entry.date else 0), d._title().casefold(), d.collection, d.slug))
+        term._docs.sort(key=rank.__getitem__)
     return Taxonomy(name, tcfg, index_route, terms, site)
