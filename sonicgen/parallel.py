@@ -2,9 +2,8 @@
 
 Workers are forked when the work is ready (the files to read; the site graph, templates and
 plugins to render with), so they inherit all of it and nothing but task numbers and results
-crosses a process boundary.  Each task
-is a slice of work chosen by index, which keeps the output independent of the number of
-workers and of the order in which they finish.
+crosses a process boundary.  Each task is a slice of work chosen by index, which keeps the
+output independent of the number of workers and of the order in which they finish.
 """
 
 from __future__ import annotations
