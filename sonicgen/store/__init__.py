@@ -13,11 +13,12 @@ from sonicgen.store.files import FilesStore
 from sonicgen.store.sqlite import SqliteStore
 
 
-def open_store(config: Config, collection: str) -> Store:
-    """The store that holds ``collection`` (its ``source:`` in site.yaml)."""
+def open_store(config: Config, collection: str, jobs: int = 1) -> Store:
+    """The store that holds ``collection`` (its ``source:`` in site.yaml); a files store reads
+    many new files in ``jobs`` processes."""
     if collection_config(config, collection).source == "sqlite":
         return SqliteStore(config)
-    return FilesStore(config)
+    return FilesStore(config, jobs)
 
 
 class SourceMemory(Protocol):
@@ -40,7 +41,7 @@ def read_entries(config: Config, problems: Problems, memory: SourceMemory | None
         out: list[Entry] = []
         for name, spec in config.site.collections.items():
             if spec.source not in stores:
-                stores[spec.source] = FilesStore(config, jobs) if spec.source == "files" else open_store(config, name)
+                stores[spec.source] = open_store(config, name, jobs)
             store = stores[spec.source]
             if memory is not None and isinstance(store, FilesStore):
                 store.recall(name, memory.records(name))

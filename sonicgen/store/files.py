@@ -303,11 +303,11 @@ class FilesStore:
             st = os.stat(name)  # noqa: PTH116 - a Path is made only for a file read again, or a bundle's listing
         except FileNotFoundError:
             return None
-        path = Path(name) if known is None or os.path.basename(name).startswith("index.") else None  # noqa: PTH119
-        bundle = bundle_files(path, directory) if path is not None else ()
+        maybe_bundle = os.path.basename(name).startswith("index.")  # noqa: PTH119 - only index files can be bundles
+        bundle = bundle_files(Path(name), directory) if maybe_bundle else ()
         if known is not None and known.unchanged(st, bundle):
             return known
-        path = path or Path(name)
+        path = Path(name)
         data: bytes | None
         try:
             data = path.read_bytes()
