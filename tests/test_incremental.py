@@ -65,6 +65,27 @@ def test_a_body_edit_leaves_pages_that_show_only_the_title_alone(make_site):
     assert (site / "dist/tags/x/index.html").read_bytes() == term_page
 
 
+def test_a_body_edit_after_the_summary_leaves_the_listings_that_show_the_summary_alone(make_site):
+    site = make_site(
+        {
+            "content/posts/a.md": post("Alpha", date="2024-01-01T10:00:00Z", body="First paragraph.\n\nSecond paragraph."),
+            "content/posts/b.md": post("Bravo", date="2024-01-02T10:00:00Z", body="Another post."),
+        }
+    )
+    rebuild(site)
+    listing = site / "dist/posts/index.html"
+    assert "First paragraph." in listing.read_text() and "Second paragraph." not in listing.read_text()
+    (site / "content/posts/a.md").write_text(post("Alpha", date="2024-01-01T10:00:00Z", body="First paragraph.\n\nA new second one."))
+    stale = rebuild(site)
+    shows_the_body = ("posts/2024/a/index.html", "api/collections/posts/a.json", "posts/atom.xml", "posts/rss.xml")
+    assert stale == dict.fromkeys(shows_the_body, "the body of posts/a changed")  # not the listings
+    assert "A new second one." in (site / "dist/posts/2024/a/index.html").read_text()
+    (site / "content/posts/a.md").write_text(post("Alpha", date="2024-01-01T10:00:00Z", body="A new first.\n\nA new second one."))
+    stale = rebuild(site)
+    assert stale["posts/index.html"] == "the summary of posts/a changed"
+    assert "A new first." in listing.read_text()
+
+
 def test_a_title_edit_rerenders_the_pages_that_show_it(make_site):
     site = three_posts(make_site)
     rebuild(site)

@@ -48,10 +48,12 @@ DATES = (
 CODE = "```python\ndef double(x):\n    return x * 2\n```\n"
 BODIES = (
     "Plain text.",
+    "Plain text.\n\nThe same summary, more body.",  # listings show the summary: they must stay right either way
     "Shared body: the same text in several entries.",
     f"Some code:\n\n{CODE}",
     "## Intro\n\nSome *text*.\n\n### Detail\n\nMore, with a [link](/posts/).",
     "The summary.\n\n<!--more-->\n\nThe rest of it.",
+    "The summary.\n\n<!--more-->\n\nAnother rest.",
     "A footnote.[^1]\n\n[^1]: The note.",
     "```js\nconst a = 1;\n```\n\n```nosuchlang\nplain\n```\n\nAfter the code.",
     "",

@@ -70,6 +70,17 @@ def test_default_build_of_a_small_site_stays_in_one_process(make_site):
     assert "Rendering Markdown" not in result.output  # the parallel Markdown stage only runs with workers
 
 
+def test_a_renderer_change_renders_the_bodies_on_all_cores_before_comparing_summaries(make_site):
+    site = make_site(site_files(30))
+    assert run(site, "build", "--jobs", "2").exit_code == 0
+    with (site / "site.yaml").open("a") as config:
+        config.write("markdown:\n  typographer: true\n")  # every body's rendering changes
+    result = run(site, "build", "-v", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    # The plan compares each listed summary: the bodies come from the workers, not one by one from the planner.
+    assert "Rendering Markdown (30)" in result.output, result.output
+
+
 def test_work_is_sliced_in_order_into_enough_small_slices():
     parts = slices(10_000, 2)
     assert [n for part in parts for n in part] == list(range(10_000))

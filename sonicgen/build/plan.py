@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sonicgen.build.state import as_json, decode_deps
-from sonicgen.content.facts import GONE
 
 Resolve = Callable[[str], str | None]
 """The current fact of a key; None when it cannot be known."""
@@ -46,31 +45,26 @@ def plan_build(
     conn: sqlite3.Connection,
     paths: Mapping[str, str | None],
     versions: Mapping[str, str],
-    doc_facts: Callable[[str], Mapping[str, str] | None],
     resolve: Resolve,
     present: Callable[[str], bool],
+    prepare: Callable[[list[str]], object],
 ) -> Plan:
     """Compare what the last successful build recorded with the site as it is now.
 
     ``paths`` maps each planned output to its definition (None: cannot be fingerprinted);
     ``versions`` maps each published doc to its version; ``present`` says whether an
-    output's previous file is still in place.
+    output's previous file is still in place.  ``prepare`` gets the ids of the docs whose
+    facts are about to be compared (their summaries may take rendering their bodies).
     """
     plan = Plan({})
     stored_versions = dict(conn.execute("SELECT id, version FROM docs").fetchall())
     touched = [doc for doc, version in versions.items() if stored_versions.get(doc) != version]
     plan.versions = {doc: versions[doc] for doc in touched}
     plan.removed_docs = [doc for doc in stored_versions if doc not in versions]
+    prepare(touched)
     for doc in [*touched, *plan.removed_docs]:
-        now = doc_facts(doc) or {}
-        for key, value in conn.execute("SELECT key, value FROM facts WHERE doc = ?", (doc,)):
-            current = now.get(key, GONE)
-            if current != value:
-                plan.changed[key] = current
-    for key, value in conn.execute("SELECT key, value FROM facts WHERE doc IS NULL"):
-        resolved = resolve(key)
-        if resolved is None or resolved != value:
-            plan.changed[key] = UNKNOWN if resolved is None else resolved
+        _compare(plan, conn.execute("SELECT key, value FROM facts WHERE doc = ?", (doc,)), resolve)
+    _compare(plan, conn.execute("SELECT key, value FROM facts WHERE doc IS NULL"), resolve)
 
     changed_ids = dict(conn.execute("SELECT id, key FROM facts WHERE key IN (SELECT value FROM json_each(?))", (as_json(plan.changed),)))
     recorded: set[str] = set()
@@ -89,6 +83,14 @@ def plan_build(
             plan.stale[path] = f"{describe(min(changed_ids[fact] for fact in read))} changed"
     plan.stale.update((path, "new") for path in paths if path not in recorded)
     return plan
+
+
+def _compare(plan: Plan, recorded: Iterable[tuple[str, str]], resolve: Resolve) -> None:
+    """Note in ``plan`` each recorded fact whose current value differs."""
+    for key, value in recorded:
+        resolved = resolve(key)
+        if resolved is None or resolved != value:
+            plan.changed[key] = UNKNOWN if resolved is None else resolved
 
 
 def describe(key: str) -> str:

@@ -161,6 +161,16 @@ def _prerender(docs: list[Doc], jobs: int, cache: RenderCache, render: Callable[
         progress.advance(len(result))
 
 
+def _render_bodies(docs: list[Doc], cache: RenderCache, markdown: MarkdownRenderer, run: Run) -> None:
+    """Render the bodies of ``docs`` the cache lacks in worker processes, when there are enough to be worth them
+    (else each renders where it is first needed)."""
+    fresh = cache.missing(docs)
+    jobs = _workers(run.options.jobs, len(fresh))
+    if jobs > 1:
+        run.progress.stage("Rendering Markdown", len(fresh))
+        _prerender(fresh, jobs, cache, markdown.render, run.config.root, run.progress)
+
+
 Staged = tuple[int, Record, bool, tuple[str, ...]] | Problem
 
 
@@ -270,10 +280,16 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
     writer = OutputWriter(run.out_dir, clean=options.clean)
     renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
     planned = _definitions(by_path)
-    facts = Facts(site, cache.key if cache is not None else Entry.body_digest)
-    resolve = resolver(facts, env, assets, renderer_fp)
+    resolve = resolver(Facts(site, cache.key if cache is not None else Entry.body_digest), env, assets, renderer_fp)
     versions = doc_versions(site, renderer_fp)
-    plan = _plan(cache, run.settings, options, writer, planned, versions, facts, resolve)
+
+    def prepare(doc_ids: list[str]) -> None:
+        """Bodies of the docs the plan compares, which the cache lacks: on all cores when there are many."""
+        if cache is not None:
+            docs = [site.get(*doc_id.split("/", 1)) for doc_id in doc_ids]
+            _render_bodies([doc for doc in docs if doc is not None], cache, markdown, run)
+
+    plan = _plan(cache, run.settings, options, writer, planned, versions, resolve, prepare)
     if plan.fresh:
         plan.versions = versions
 
@@ -284,12 +300,8 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         writer.note(path, writer.previous[path], False)
     stale_pages = sum(1 for path, _ in items if path in planned)
     everything = plan.fresh or stale_pages > 2 * PAGES_PER_WORKER
-    if everything and cache is not None:  # most pages render: find the bodies to render and render them in parallel first
-        fresh = cache.missing(list(site.docs()))
-        markdown_jobs = _workers(options.jobs, len(fresh))
-        if markdown_jobs > 1:
-            progress.stage("Rendering Markdown", len(fresh))
-            _prerender(fresh, markdown_jobs, cache, markdown.render, config.root, progress)
+    if everything and cache is not None:  # most pages render: their bodies first, in parallel
+        _render_bodies(list(site.docs()), cache, markdown, run)
     jobs = _workers(options.jobs, len(items)) if everything else 1  # a few pages: forking costs more than it saves
     try:
         progress.stage("Rendering", len(items))
@@ -342,8 +354,8 @@ def _plan(
     writer: OutputWriter,
     planned: Mapping[str, str | None],
     versions: Mapping[str, str],
-    facts: Facts,
     resolve: Resolve,
+    prepare: Callable[[list[str]], object],
 ) -> Plan:
     """What to render: everything without usable build state, else only what is stale."""
     if cache is None or cache.damage is not None:
@@ -357,7 +369,7 @@ def _plan(
         if recorded[0] != settings:
             return full_plan(planned, "sonicgen, plugins, build options or site.yaml settings changed")
         # The manifest says what the output holds: a file deleted behind sonicgen's back comes back with --clean.
-        return plan_build(cache.conn, planned, versions, facts.doc, resolve, writer.previous.__contains__)
+        return plan_build(cache.conn, planned, versions, resolve, writer.previous.__contains__, prepare)
     except sqlite3.DatabaseError as exc:
         cache.damage = str(exc)
         return full_plan(planned, "no build state")

@@ -6,8 +6,8 @@ when what the key names changes, so an incremental build compares facts, never p
 
 ==================  ==========================================================
 ``d:<doc>:<what>``  one doc's ``title``, ``date``, ``route``, ``body`` (rendered
-                    Markdown), ``entry`` (the raw entry) or field ``f:<name>``
-                    (``f:*``: all of its fields)
+                    Markdown), ``summary`` (the part of it listings show), ``entry``
+                    (the raw entry) or field ``f:<name>`` (``f:*``: all of its fields)
 ``n:<doc>``         its neighbours (``prev``/``next``)
 ``dt:<doc>``        the terms it carries
 ``c:<name>``        a collection's published docs, in order
@@ -259,7 +259,10 @@ class Facts:
         kind, _, name = key.partition(":")
         site = self.site
         if kind == "d":
-            doc_id = name.split(":", 1)[0]
+            doc_id, _, aspect = name.partition(":")
+            if aspect == "summary":  # asked for alone: finding it may take rendering the body
+                doc = self._by_id.get(doc_id)
+                return GONE if doc is None else digest(doc._body_summary())
             facts = self.doc(doc_id)
             if facts is None:
                 return GONE

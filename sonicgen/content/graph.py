@@ -186,10 +186,14 @@ class Doc:
         self._note(f"f:{config.summary_field}")
         if isinstance(explicit, str) and explicit.strip():
             return Markup("<p>") + explicit.strip() + Markup("</p>")
-        self._note("body")
+        self._note("summary")  # not the body: a listing stays as it is while only text after the summary changes
+        return Markup(self._body_summary())
+
+    def _body_summary(self) -> str:
+        """The summary the body gives (up to ``<!--more-->``, else its first paragraph), without noting it."""
         if self._summary is None:
             self._summary = self._rendered.summary if self._rendered is not None else self._site.summarize(self._entry)
-        return Markup(self._summary)
+        return self._summary
 
     @property
     def description(self) -> str:
@@ -501,13 +505,18 @@ class SiteGraph:
         return f"{origin[0]}://{host}{self.url(route)}"
 
     def release(self, read: Iterable[str]) -> None:
-        """Let go of the rendered bodies among ``read`` (recorded keys); they are rendered or fetched again when needed."""
+        """Let go of the rendered bodies and summaries among ``read`` (recorded keys); they are rendered or fetched again when needed."""
         for key in read:
-            if key.endswith(":body"):
-                collection, _, slug = key[2:-5].partition("/")
-                doc = self._by_key.get((collection, slug))
-                if doc is not None:
-                    doc._rendered = doc._summary = None
+            if not key.endswith((":body", ":summary")) or not key.startswith("d:"):
+                continue
+            doc_id, _, aspect = key[2:].partition(":")
+            collection, _, slug = doc_id.partition("/")
+            doc = self._by_key.get((collection, slug))
+            if doc is None or aspect not in ("body", "summary"):  # not f:summary, a field
+                continue
+            doc._summary = None
+            if aspect == "body":
+                doc._rendered = None
 
     def get(self, collection: str, slug: str) -> Doc | None:
         self.note(f"c:{collection}")
