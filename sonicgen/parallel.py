@@ -52,6 +52,20 @@ def fork_map(work: Callable[[int], T], count: int, jobs: int) -> Iterator[tuple[
         gc.unfreeze()
 
 
+def map_in_workers(fn: Callable[[int], T], count: int, jobs: int) -> list[T]:
+    """``[fn(0), …, fn(count - 1)]``, computed in ``jobs`` forked workers a slice at a time."""
+    parts = slices(count, jobs)
+
+    def work(index: int) -> list[T]:
+        return [fn(n) for n in parts[index]]
+
+    out: list[Any] = [None] * count
+    for index, results in fork_map(work, len(parts), jobs):
+        for n, result in zip(parts[index], results, strict=True):
+            out[n] = result
+    return out
+
+
 def slices(count: int, jobs: int, per_job: int = 4, largest: int = 1000) -> list[range]:
     """Split ``range(count)`` into at least ``jobs * per_job`` contiguous slices (small enough to balance
     load) of at most ``largest`` items: each slice's results arrive at once, and a large site's parent

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import write_tree
+from conftest import count_worker_maps, write_tree
 
 from sonicgen.config import Config, load_config
 from sonicgen.content.models import Entry, SourceRef
@@ -426,7 +426,6 @@ def test_files_read_in_worker_processes_are_the_files_read_in_one(site: Path, co
     """Same entries, problems and order; bodies stay in their files."""
     import sonicgen.store.files as files_module
     from sonicgen.content.models import _stored_body
-    from sonicgen.parallel import fork_map
 
     post = "---\ntitle: Post {n}\ndate: 2024-05-{day:02}T10:00:00+02:00\ntags: [a]\n---\nBody {n}.\n"
     tree: dict[str, str | bytes] = {f"content/posts/p{n:02}.md": post.format(n=n, day=n + 1) for n in range(12)}
@@ -435,13 +434,7 @@ def test_files_read_in_worker_processes_are_the_files_read_in_one(site: Path, co
     tree["content/posts/trip/photo.jpg"] = b"\xff"
     write_tree(site, tree)
     monkeypatch.setattr(files_module, "PARALLEL_READS", 3)
-    forks: list[int] = []
-
-    def counted(work, count, jobs):  # type: ignore[no-untyped-def]
-        forks.append(jobs)
-        return fork_map(work, count, jobs)
-
-    monkeypatch.setattr(files_module, "fork_map", counted)
+    forks = count_worker_maps(monkeypatch, files_module)
     read: dict[int, tuple[list[Entry], list[str]]] = {}
     for jobs in (1, 3):
         store, problems = FilesStore(config, jobs), Problems()

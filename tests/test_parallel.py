@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import weakref
 
-from conftest import post, run, tree_digest
+from conftest import count_worker_maps, post, run, tree_digest
 
+from sonicgen.build import rendering
 from sonicgen.parallel import fork_map, slices
 
 CODE = "```python\ndef f(x):\n    return x * 2\n```\n"
@@ -79,6 +80,19 @@ def test_a_renderer_change_renders_the_bodies_on_all_cores_before_comparing_summ
     assert result.exit_code == 0, result.output
     # The plan compares each listed summary: the bodies come from the workers, not one by one from the planner.
     assert "Rendering Markdown (30)" in result.output, result.output
+
+
+def test_definitions_made_in_workers_are_those_one_process_makes(make_site, monkeypatch):
+    site = make_site(site_files(30))
+    assert run(site, "build", "--jobs", "1").exit_code == 0  # records each output's definition, made in one process
+    monkeypatch.setattr(rendering, "PARALLEL_DEFINITIONS", 1)
+    used = count_worker_maps(monkeypatch, rendering)
+    (site / "content/posts/post-003.md").write_text(post("Post 3", date="2024-01-04T10:00:00Z", tags=["t3", "all"], body="Edited."))
+    result = run(site, "build", "-v", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert used == [2]
+    assert "its route, templates or context changed" not in result.output  # equal definitions: only the edit's outputs render
+    assert "the body of posts/post-003 changed" in result.output
 
 
 def test_work_is_sliced_in_order_into_enough_small_slices():

@@ -43,7 +43,7 @@ from sonicgen.content.fields import aware, validate_fields
 from sonicgen.content.models import Entry, Pickled, content_hash
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problem, Problems, SonicgenError
-from sonicgen.parallel import fork_map, slices
+from sonicgen.parallel import map_in_workers
 from sonicgen.sources.files import (
     bundle_files,
     collection_dir,
@@ -347,16 +347,7 @@ class FilesStore:
     def _in_workers(self, read: Callable[[str], _File | None], names: builtins.list[str]) -> builtins.list[_File | None]:
         """The files ``names`` read in ``jobs`` forked processes, in order.  Only files never read before
         go there: a file known from before costs one stat, less than sending it back from a worker."""
-        parts = slices(len(names), self.jobs)
-
-        def work(index: int) -> builtins.list[_File | None]:
-            return [read(names[n]) for n in parts[index]]
-
-        out: builtins.list[_File | None] = [None] * len(names)
-        for index, files in fork_map(work, len(parts), self.jobs):
-            for n, file in zip(parts[index], files, strict=True):
-                out[n] = file
-        return out
+        return map_in_workers(lambda n: read(names[n]), len(names), self.jobs)
 
     def _lookup(self, collection: str, slug: str) -> _File | None:
         """The file holding ``slug``: one stat when the index knows it and it still holds it, else a rescan."""
