@@ -7,7 +7,8 @@ of the build process, for: a clean build with no build state (fresh output folde
 nothing changed, and incremental rebuilds after one post's body is edited, after one post's
 title is edited (its list, tag and neighbour pages must change) and after the entry template
 is edited (every entry page must change).  Edits get a new text on every run and are undone
-at the end.
+at the end.  The Markdown floor (``bench/floor.py``) runs before each clean build, so that
+the ratio of the two is measured in the same run, under the same drift.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from floor import run_once  # bench/floor.py: the Markdown floor, timed
 
 from sonicgen.render.theme import builtin_themes_dir
 
@@ -136,9 +139,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sonicgen-bench-") as tmp:
         out = Path(tmp) / "dist"
 
+        sources = sorted((site / "content").rglob("*.md"))
+        floors: list[float] = []
+
         def cold() -> None:
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(state, ignore_errors=True)
+            floors.append(run_once(sources, len(os.sched_getaffinity(0))))  # in turns: the machine's drift hits both
 
         cold_time, cold_peak, cold_workers = _median_runs(args.runs, cold, site, out)
         warm_time, warm_peak, warm_workers = _median_runs(args.runs, lambda: shutil.rmtree(out, ignore_errors=True), site, out)
@@ -165,6 +172,8 @@ def main() -> None:
             f"{label}: median {seconds:.2f} s over {args.runs} runs ({count / seconds:.0f} pages/s), peak RSS {peak / 1024:.0f} MB"
             + (f" (largest worker {workers / 1024:.0f} MB)" if workers else "")
         )
+    floor = statistics.median(floors)
+    print(f"markdown floor (bench/floor.py, before each clean build): median {floor:.2f} s; clean build {cold_time / floor:.2f}x it")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
 
 
