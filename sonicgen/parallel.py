@@ -1,4 +1,4 @@
-"""Fork-based parallel map, for the build's reading and rendering.
+"""Fork-based parallel map, for the build's reading, output fingerprints and rendering.
 
 Workers are forked when the work is ready (the files to read; the site graph, templates and
 plugins to render with), so they inherit all of it and nothing but task numbers and results

@@ -75,7 +75,7 @@ def test_a_renderer_change_renders_the_bodies_on_all_cores_before_comparing_summ
     site = make_site(site_files(30))
     assert run(site, "build", "--jobs", "2").exit_code == 0
     with (site / "site.yaml").open("a") as config:
-        config.write("markdown:\n  typographer: true\n")  # every body's rendering changes
+        config.write("markdown:\n  typographer: true\n")  # another renderer: no body is in the render cache for it
     result = run(site, "build", "-v", "--jobs", "2")
     assert result.exit_code == 0, result.output
     # The plan compares each listed summary: the bodies come from the workers, not one by one from the planner.

@@ -347,7 +347,7 @@ PARALLEL_DEFINITIONS = 10_000
 
 def _definitions(by_path: Mapping[str, Output], jobs: int) -> dict[str, str | None]:
     """Each rendered output's definition (files copied as they are have none), in ``jobs`` processes
-    for a large site (a third of a one-post rebuild of 10,000 pages); the memo dies here."""
+    for a large site (one process took 0.3–0.6 s of a one-post rebuild of 10,000 pages); the memo dies here."""
     memo: Memo = {}
     outputs = [(path, o) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)]
     if jobs < 2 or len(outputs) < PARALLEL_DEFINITIONS:
