@@ -38,7 +38,9 @@ Files = list[tuple[str, bytes]]
 
 def _seconds(argv: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True)
+    done = subprocess.run(argv, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv[1:])} failed:\n{done.stdout}{done.stderr}")
     return time.perf_counter() - started
 
 

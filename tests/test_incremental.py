@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,37 +178,35 @@ def test_warnings_are_shown_again_when_nothing_changed(make_site):
     assert run(site, "build", "--strict").exit_code == 1
 
 
-def _python(script: str, site: Path) -> subprocess.CompletedProcess[str]:
-    """``script`` in a fresh interpreter with this checkout importable and the site's config as its argument."""
+def _python_on_a_built_site(make_site: Callable[..., Path], script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter with this checkout importable and, as its argument, the config
+    of a site built once with its files aged: the next build has nothing to do."""
+    site = three_posts(make_site)
+    age(site)
+    rebuild(site)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-c", script, str(site / "site.yaml")], capture_output=True, text=True, env=env)
 
 
 def test_a_build_with_nothing_to_do_loads_no_renderer(make_site):
     """The no-change path pays for Python's start and sonicgen's own imports, not Jinja's, markdown-it's or Pygments'."""
-    site = three_posts(make_site)
-    age(site)
-    rebuild(site)
     script = (
         "import sys; from pathlib import Path; from sonicgen.build import BuildOptions, build; "
         "summary = build(Path(sys.argv[1]), BuildOptions()).summary; "
         "print(summary.inputs_unchanged, [m for m in ('jinja2', 'markdown_it', 'pygments') if m in sys.modules])"
     )
-    done = _python(script, site)
+    done = _python_on_a_built_site(make_site, script)
     assert done.returncode == 0 and done.stdout.split() == ["True", "[]"], done.stdout + done.stderr
 
 
 def test_the_command_with_nothing_to_do_prints_its_summary_without_loading_rich_or_asyncio(make_site):
     """Rich is for colour and progress bars and asyncio for content hooks: neither is worth its import here."""
-    site = three_posts(make_site)
-    age(site)
-    rebuild(site)
     script = (
         "import atexit, runpy, sys; "
         "atexit.register(lambda: print([m for m in ('rich', 'asyncio', 'jinja2') if m in sys.modules], file=sys.stderr)); "
         "sys.argv = ['sonicgen', 'build', '--config', sys.argv[1]]; runpy.run_module('sonicgen', run_name='__main__')"
     )
-    done = _python(script, site)
+    done = _python_on_a_built_site(make_site, script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Built 10 pages and 15 files in ") and ": 0 written, 25 unchanged" in done.stdout, done.stdout
     assert done.stderr.strip() == "[]", done.stderr

@@ -507,16 +507,15 @@ class SiteGraph:
     def release(self, read: Iterable[str]) -> None:
         """Let go of the rendered bodies and summaries among ``read`` (recorded keys); they are rendered or fetched again when needed."""
         for key in read:
-            if not key.endswith((":body", ":summary")) or not key.startswith("d:"):
+            if not key.startswith("d:") or not key.endswith((":body", ":summary")):
                 continue
             doc_id, _, aspect = key[2:].partition(":")
             collection, _, slug = doc_id.partition("/")
             doc = self._by_key.get((collection, slug))
-            if doc is None or aspect not in ("body", "summary"):  # not f:summary, a field
-                continue
-            doc._summary = None
-            if aspect == "body":
-                doc._rendered = None
+            if doc is not None and aspect in ("body", "summary"):  # not f:summary, a field
+                doc._summary = None
+                if aspect == "body":
+                    doc._rendered = None
 
     def get(self, collection: str, slug: str) -> Doc | None:
         self.note(f"c:{collection}")

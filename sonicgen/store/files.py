@@ -26,7 +26,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
@@ -334,7 +334,8 @@ class FilesStore:
         unknown = [n for n, file in enumerate(known) if file is None]
         got: dict[int, _File | None] = {}
         if self.jobs > 1 and len(unknown) >= PARALLEL_READS:
-            fresh = self._in_workers(lambda name: self._file(collection, spec, directory, name, None), [names[n] for n in unknown])
+            # Only files never read before go to workers: a known file costs one stat, less than sending it back.
+            fresh = map_in_workers(lambda k: self._file(collection, spec, directory, names[unknown[k]], None), len(unknown), self.jobs)
             got = dict(zip(unknown, fresh, strict=True))
         files: dict[str, _File] = {}
         for n, name in enumerate(names):
@@ -343,11 +344,6 @@ class FilesStore:
                 files[name] = file
         self._indexes[collection] = index = _Index.of(files)
         return index
-
-    def _in_workers(self, read: Callable[[str], _File | None], names: builtins.list[str]) -> builtins.list[_File | None]:
-        """The files ``names`` read in ``jobs`` forked processes, in order.  Only files never read before
-        go there: a file known from before costs one stat, less than sending it back from a worker."""
-        return map_in_workers(lambda n: read(names[n]), len(names), self.jobs)
 
     def _lookup(self, collection: str, slug: str) -> _File | None:
         """The file holding ``slug``: one stat when the index knows it and it still holds it, else a rescan."""
