@@ -6,8 +6,10 @@ edited (body, title, tags, date, draft), renamed and deleted, templates and the 
 change or disappear, and site.yaml changes (title, base URL, page size, Markdown options,
 plugins switched off and on).  The rules only ever make valid sites.  After every step the
 site is built in place, keeping ``.sonicgen/`` and the previous ``dist/`` (with one or two
-workers, as the last ``use_workers`` step chose), and a copy of its sources is built from
-scratch; both builds must succeed and their outputs, manifest included, must be byte-identical.
+workers, as the last ``use_workers`` step chose; in a fresh process each time, or in one
+resident build that keeps the site in memory, as the last ``build_mode`` step chose), and a
+copy of its sources is built from scratch; both builds must succeed and their outputs, manifest
+included, must be byte-identical.
 
 ``SONICGEN_INVARIANT_STEPS`` is the total number of steps (default 500, about a minute on two
 cores), run as examples of up to 20 steps each:
@@ -23,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 from pygments.plugin import find_plugin_lexers
+
+from sonicgen.build import BuildOptions
+from sonicgen.build.resident import ResidentBuild
 
 STEPS_PER_EXAMPLE = 20
 MAX_ENTRIES = 12
@@ -183,6 +189,7 @@ class Stats:
     from_cache: int = 0
     two_workers: int = 0
     partial: int = 0  # incremental builds that re-rendered some outputs and kept the rest
+    body_edits: int = 0  # resident builds that took in body edits without loading the site again
 
 
 @dataclass
@@ -261,6 +268,9 @@ class SiteEdits(RuleBasedStateMachine):
         self.site = Site(self.folder / "site")
         self.stats = stats
         self.jobs = 1
+        self.resident: ResidentBuild | None = None  # made on first use, kept while other builds come and go
+        self.use_resident = False
+        self.aged = False
 
     def teardown(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -269,8 +279,11 @@ class SiteEdits(RuleBasedStateMachine):
         data=st.data(),
         keys=st.lists(st.tuples(st.sampled_from(COLLECTIONS), st.sampled_from(SLUGS)), max_size=6, unique=True),
         entry_literal=st.sampled_from(LITERALS),
+        resident=st.booleans(),
+        aged=st.booleans(),
     )
-    def make_site(self, data: st.DataObject, keys: list[tuple[str, str]], entry_literal: str) -> None:
+    def make_site(self, data: st.DataObject, keys: list[tuple[str, str]], entry_literal: str, resident: bool, aged: bool) -> None:
+        self.build_mode(resident, aged)
         site = self.site
         site.root.mkdir()
         for key in keys:
@@ -391,13 +404,54 @@ class SiteEdits(RuleBasedStateMachine):
         """From now on build incrementally with ``jobs`` workers (this step itself rebuilds with no edit)."""
         self.jobs = jobs
 
+    @rule(resident=st.booleans(), aged=st.booleans())
+    def build_mode(self, resident: bool, aged: bool) -> None:
+        """From now on build in one resident process, or in a fresh one each time.  With ``aged``, files
+        are dated 10 s back once written, as if saved a while before the build: their stat is then
+        trusted, and a resident build takes in body edits in place (else it reads them all again)."""
+        self.use_resident, self.aged = resident, aged
+
     # The invariant ----------------------------------------------------------------------------
+
+    def _age_new_files(self) -> None:
+        """Date files written in the last few seconds 10 s back (each keeps a distinct time)."""
+        recent = time.time_ns() - 5 * 10**9
+        for path in self.site.root.rglob("*"):
+            if path.is_file() and path.relative_to(self.site.root).parts[0] not in ("dist", ".sonicgen"):
+                st_ = path.stat()
+                if st_.st_mtime_ns > recent:
+                    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns - 10 * 10**9))
+
+    def _build_resident(self) -> None:
+        site = self.site.root
+        if self.resident is None:
+            self.resident = ResidentBuild(site / "site.yaml", BuildOptions(jobs=self.jobs))
+        before = self.resident.body_edits
+        summary = self.resident.build().summary
+        self.stats.body_edits += self.resident.body_edits - before
+        self.stats.from_cache += summary.markdown_cached
+        self.stats.partial += bool(0 < len(summary.stale) < len(summary.stale) + summary.kept)
+
+    def _build_in_a_process(self) -> None:
+        incremental = run(self.site.root, "build", "-v", "--jobs", str(self.jobs))
+        assert incremental.exit_code == 0, incremental.output
+        cached = re.search(r"Markdown: \d+ rendered, (\d+) from the cache", incremental.output)
+        assert cached, incremental.output
+        self.stats.from_cache += int(cached[1])
+        planned = re.search(r"Re-rendered (\d+) of (\d+) pages and generated files", incremental.output)
+        unchanged = "Nothing to do: no input file" in incremental.output
+        assert planned or unchanged, incremental.output  # the planner's report, or nothing to do at all
+        self.stats.partial += bool(planned and 0 < int(planned[1]) < int(planned[2]))
 
     @invariant()
     def incremental_build_matches_clean_build(self) -> None:
         site = self.site.root
-        incremental = run(site, "build", "-v", "--jobs", str(self.jobs))
-        assert incremental.exit_code == 0, incremental.output
+        if self.aged:
+            self._age_new_files()
+        if self.use_resident:
+            self._build_resident()
+        else:
+            self._build_in_a_process()
         clean = self.folder / "clean"
         shutil.rmtree(clean, ignore_errors=True)
         shutil.copytree(site, clean, ignore=_sources_only(site))
@@ -407,13 +461,6 @@ class SiteEdits(RuleBasedStateMachine):
         assert tree_digest(site / "dist") == tree_digest(clean / "dist"), explain(site / "dist", clean / "dist")
         self.stats.builds += 1
         self.stats.two_workers += self.jobs == 2
-        cached = re.search(r"Markdown: \d+ rendered, (\d+) from the cache", incremental.output)
-        assert cached, incremental.output
-        self.stats.from_cache += int(cached[1])
-        planned = re.search(r"Re-rendered (\d+) of (\d+) pages and generated files", incremental.output)
-        unchanged = "Nothing to do: no input file" in incremental.output
-        assert planned or unchanged, incremental.output  # the planner's report, or nothing to do at all
-        self.stats.partial += bool(planned and 0 < int(planned[1]) < int(planned[2]))
 
 
 def total_steps() -> int:
@@ -438,4 +485,4 @@ def test_incremental_builds_match_clean_builds(tmp_path: Path) -> None:
         ),
     )
     if stats.builds >= 100:  # a run of any size used the render cache and worker processes
-        assert stats.from_cache > 0 and stats.two_workers > 0 and stats.partial > 0, stats
+        assert stats.from_cache > 0 and stats.two_workers > 0 and stats.partial > 0 and stats.body_edits > 0, stats

@@ -11,6 +11,7 @@ unchanged ``d:`` facts, so a build never computes facts for docs nobody edited.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
@@ -18,7 +19,7 @@ import msgspec
 from sonicgen import __version__
 from sonicgen.config import Config
 from sonicgen.content.facts import digest
-from sonicgen.content.graph import SiteGraph
+from sonicgen.content.graph import Doc
 from sonicgen.hooks.loader import SitePlugins
 
 RECORDED_SECTIONS = ("title", "description", "language", "author", "menu", "params", "collections", "taxonomies", "markdown")
@@ -48,15 +49,11 @@ def settings_fingerprint(config: Config, plugins: SitePlugins, options: object, 
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def doc_versions(site: SiteGraph, renderer: str) -> dict[str, str]:
-    """Each published doc's version: its content and the settings its facts derive from."""
-    config = site.config.site
+def doc_versions(docs: Iterable[Doc], renderer: str, config: Config) -> dict[str, str]:
+    """Each doc's version: its content and the settings its facts derive from."""
+    site = config.site
+    zone = site.timezone
     epochs = {
-        name: digest(f"{renderer}\n{config.timezone}\n{msgspec.json.encode(collection).decode()}")
-        for name, collection in config.collections.items()
+        name: digest(f"{renderer}\n{zone}\n{msgspec.json.encode(collection).decode()}") for name, collection in site.collections.items()
     }
-    return {
-        doc.id: f"{doc._entry.content_hash}{epochs[doc.collection]}"
-        for collection in site._collections.values()
-        for doc in collection._docs
-    }
+    return {doc.id: f"{doc._entry.content_hash}{epochs[doc.collection]}" for doc in docs}

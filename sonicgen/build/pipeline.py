@@ -10,11 +10,12 @@ from __future__ import annotations
 import gc
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -36,6 +37,11 @@ from sonicgen.parallel import available_cores
 from sonicgen.render.theme import theme_dir
 from sonicgen.sources.files import load_data
 from sonicgen.store import read_entries
+
+if TYPE_CHECKING:
+    from sonicgen.build.rendering import Kept
+
+Keep = Callable[["Kept"], None]
 
 
 @dataclass(frozen=True)
@@ -93,14 +99,18 @@ def cache_warning(config: Config, problems: Problems, damage: str) -> None:
     problems.warn(where, f"{damage}; building without the render cache (delete .sonicgen/ to start afresh)")
 
 
-def build(config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
+def build(
+    config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None, *, keep: Keep | None = None
+) -> BuildResult:
     """Build the site configured at ``config_path``; raise BuildError on failure.
 
     A failing plugin becomes a problem like any other, pointing at the line of its code.
+    ``keep`` gets what a good build rendered with (:mod:`sonicgen.build.resident` builds on it):
+    such a build always loads the site, even when nothing changed.
     """
     try:
         with fewer_collections():
-            return _build(config_path, options, progress)
+            return _build(config_path, options, progress, keep)
     except PluginError as exc:
         raise BuildError([exc.problem(config_path.resolve().parent)]) from exc
 
@@ -121,7 +131,7 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _build(config_path: Path, options: BuildOptions | None, progress: Progress | None) -> BuildResult:
+def _build(config_path: Path, options: BuildOptions | None, progress: Progress | None, keep: Keep | None) -> BuildResult:
     options = options or BuildOptions()
     progress = progress or Silent()
     started = time.perf_counter()
@@ -146,8 +156,9 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     cache = _render_cache(config, plugins, problems)
     try:  # the state database stays open until the build ends, however it ends
         settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
-        run = Run(config, options, plugins, problems, progress, now, started, out_dir, theme, cache, settings, input_signature(config))
-        unchanged = _nothing_changed(run)
+        signature = input_signature(config, files=keep is not None)
+        run = Run(config, options, plugins, problems, progress, now, started, out_dir, theme, cache, settings, signature, keep)
+        unchanged = None if keep is not None else _nothing_changed(run)
         if unchanged is not None:
             registry.notify("build:done", summary=unchanged.summary, config=config)
             return unchanged
@@ -184,6 +195,7 @@ class Run:
     cache: RenderCache | None
     settings: str
     signature: Signature
+    keep: Keep | None = None
 
 
 class Outcome(msgspec.Struct):

@@ -8,7 +8,10 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
 from sonicgen.build.signature import next_change
 from sonicgen.config import Config
 from sonicgen.content.facts import Facts, Memo, definition, digest, fingerprint
-from sonicgen.content.graph import Doc, SiteGraph, build_graph
+from sonicgen.content.graph import Doc, SiteGraph, SummaryFn, build_graph
 from sonicgen.content.markup import MarkdownRenderer, create_markdown, pygments_css
 from sonicgen.content.models import Entry
 from sonicgen.content.outputs import BuildSummary, File, Output, Page
@@ -76,14 +79,21 @@ PAGES_PER_WORKER = 150
 """Below this many outputs per worker, forking costs more than it saves."""
 
 
-def _collect_outputs(site: SiteGraph, plugins: SitePlugins, problems: Problems) -> list[Output]:
+def _collect_outputs(graph: SiteGraph, plugins: SitePlugins) -> tuple[list[Output], list[Output]]:
+    """Every output the plugins make, and those among them that plugins other than the built-in ones made."""
     registry = plugins.registry
+    builtin = plugins.builtin_names()
     outputs: list[Output] = []
-    for plugin, result in registry.collect("site:outputs", site=site):
-        outputs.extend(_checked(plugin, "site:outputs", result))
-    for plugin, result in registry.collect("outputs:complete", site=site, outputs=list(outputs)):
-        outputs.extend(_checked(plugin, "outputs:complete", result))
-    return outputs
+    foreign: list[Output] = []
+    for plugin, result in registry.collect("site:outputs", site=graph):
+        made = _checked(plugin, "site:outputs", result)
+        outputs.extend(made)
+        foreign.extend(made if plugin not in builtin else ())
+    for plugin, result in registry.collect("outputs:complete", site=graph, outputs=list(outputs)):
+        made = _checked(plugin, "outputs:complete", result)
+        outputs.extend(made)
+        foreign.extend(made if plugin not in builtin else ())
+    return outputs, foreign
 
 
 def _checked(plugin: str, hook: str, result: object) -> list[Output]:
@@ -193,7 +203,6 @@ def _render_all(
     items: list[tuple[str, Output]],
     renderer: PageRenderer,
     writer: OutputWriter,
-    summary: BuildSummary,
     jobs: int,
     root: Path,
     progress: Progress,
@@ -226,27 +235,61 @@ def _render_all(
                 failures.append(staged)
                 continue
             n, record, written, keys = staged
-            path, output = items[n]
+            path = items[n][0]
             writer.note(path, record, written)
             reads.add(path, keys)
-            if isinstance(output, Page):
-                summary.pages += 1
-            else:
-                summary.files += 1
         progress.advance(len(result))
     return failures, reads
 
 
+@dataclass
+class Site:
+    """What a build renders with, from its graph to its templates; a resident build keeps it for the next."""
+
+    entries: list[Entry]
+    graph: SiteGraph
+    by_path: dict[str, Output]
+    planned: dict[str, str | None]  # each output's definition
+    foreign: set[str]  # paths of outputs that plugins other than the built-in ones made
+    env: Environment
+    assets: Assets
+    renderer: PageRenderer
+    markdown: MarkdownRenderer
+
+    @cached_property
+    def pages(self) -> int:
+        """How many of the outputs are pages (the rest are files)."""
+        return sum(1 for output in self.by_path.values() if isinstance(output, Page))
+
+
+@dataclass
+class Kept:
+    """A good build's run, what it rendered with, and its result: all a body edit needs to build again."""
+
+    run: Run
+    site: Site
+    result: BuildResult
+    meta: dict[str, str]  # what it recorded for the next build (see :func:`finish`)
+
+
+def body_renderers(cache: RenderCache | None, markdown: MarkdownRenderer) -> tuple[Callable[[Entry], Rendered], SummaryFn | None]:
+    """How the graph renders a doc's body and summary: through the render cache when there is one."""
+    if cache is None:
+        return (lambda entry: markdown.render(entry.body)), None
+    render = cache.through(lambda body: markdown.render(body))
+    return render, cache.summaries(render)
+
+
 def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data: Mapping[str, Any]) -> BuildResult:
     """Build the graph and outputs, plan against the build state, render what is stale, record the build."""
-    config, options, plugins, cache, problems, progress = run.config, run.options, run.plugins, run.cache, run.problems, run.progress
+    config, options, plugins, cache, problems = run.config, run.options, run.plugins, run.cache, run.problems
     registry = plugins.registry
-    render_body = cache.through(lambda body: markdown.render(body)) if cache is not None else lambda entry: markdown.render(entry.body)
-    site = build_graph(
+    render_body, summarize = body_renderers(cache, markdown)
+    graph = build_graph(
         config,
         entries,
         render_markdown=render_body,
-        summarize=cache.summaries(render_body) if cache is not None else None,
+        summarize=summarize,
         data=data,
         problems=problems,
         now=run.now,
@@ -254,9 +297,9 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         future=options.future,
     )
     fail(problems)
-    registry.notify("site:collected", site=site)
+    registry.notify("site:collected", site=graph)
 
-    outputs = _collect_outputs(site, plugins, problems)
+    outputs, foreign = _collect_outputs(graph, plugins)
     style = config.site.markdown
     generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
     assets = theme_assets(run.theme, config.root, generated)
@@ -265,47 +308,60 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
     by_path = _by_path(outputs, problems)
     fail(problems)
 
-    env = create_environment([config.dir(config.site.templates_dir)], run.theme / "templates", site, assets, markdown, plugins.extensions)
+    env = create_environment([config.dir(config.site.templates_dir)], run.theme / "templates", graph, assets, markdown, plugins.extensions)
     registry.notify("render:env", env=env, config=config)
-    check_named_templates(env, site, problems)
+    check_named_templates(env, graph, problems)
     fail(problems)
     renderer = PageRenderer(
         env,
-        site,
+        graph,
         config.root,
         context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
         html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
     )
-
-    writer = OutputWriter(run.out_dir, clean=options.clean)
-    renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
     planned = _definitions(by_path, options.jobs or available_cores())
-    resolve = resolver(Facts(site, cache.key if cache is not None else Entry.body_digest), env, assets, renderer_fp)
-    versions = doc_versions(site, renderer_fp)
+    made_by_others = {id(o) for o in foreign}
+    site = Site(
+        entries, graph, by_path, planned, {p for p, o in by_path.items() if id(o) in made_by_others}, env, assets, renderer, markdown
+    )
+    renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
+    resolve = resolver(Facts(graph, cache.key if cache is not None else Entry.body_digest), env, assets, renderer_fp)
+    versions = doc_versions(graph.docs(), renderer_fp, config)
 
     def prepare(doc_ids: list[str]) -> None:
         """Bodies of the docs the plan compares, which the cache lacks: on all cores when there are many."""
         if cache is not None:
-            docs = [site.get(*doc_id.split("/", 1)) for doc_id in doc_ids]
+            docs = [graph.get(*doc_id.split("/", 1)) for doc_id in doc_ids]
             _render_bodies([doc for doc in docs if doc is not None], cache, markdown, run)
 
+    writer = OutputWriter(run.out_dir, clean=options.clean)
     plan = _plan(cache, run.settings, options, writer, planned, versions, resolve, prepare)
     if plan.fresh:
         plan.versions = versions
+    return finish(run, site, plan, resolve, writer)
 
+
+def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWriter) -> BuildResult:
+    """Render what ``plan`` found stale, commit the output and record the build; hand it to ``run.keep``."""
+    config, options, cache, problems, progress = run.config, run.options, run.cache, run.problems, run.progress
+    by_path, planned = site.by_path, site.planned
     summary = BuildSummary(output_dir=str(run.out_dir))
-    items = [(path, o) for path, o in by_path.items() if path not in planned or plan.is_stale(path)]
-    kept = [path for path in planned if not plan.is_stale(path)]
+    stale = plan.stale
+    if plan.fresh:
+        items, kept = list(by_path.items()), []
+    else:  # membership, not a call per output: a one-post rebuild of a large site does little else
+        items = [(path, o) for path, o in by_path.items() if path in stale or path not in planned]
+        kept = [path for path in planned if path not in stale]
     for path in kept:
         writer.note(path, writer.previous[path], False)
     stale_pages = sum(1 for path, _ in items if path in planned)
     everything = plan.fresh or stale_pages > 2 * PAGES_PER_WORKER
     if everything and cache is not None:  # most pages render: their bodies first, in parallel
-        _render_bodies(list(site.docs()), cache, markdown, run)
+        _render_bodies(list(site.graph.docs()), cache, site.markdown, run)
     jobs = _workers(options.jobs, len(items)) if everything else 1  # a few pages: forking costs more than it saves
     try:
         progress.stage("Rendering", len(items))
-        failures, reads = _render_all(items, renderer, writer, summary, jobs, config.root, progress)
+        failures, reads = _render_all(items, site.renderer, writer, jobs, config.root, progress)
         if cache is not None:
             cache.finish()  # even if the build fails: these renderings stay valid for the next one
             if cache.damage is not None:
@@ -318,10 +374,10 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         writer.abort()
 
     summary.kept = len(kept)
-    summary.stale = {path: plan.stale[path] for path in reads.by_path if path in plan.stale}
-    summary.pages += sum(1 for path in kept if isinstance(by_path[path], Page))
-    summary.files += sum(1 for path in kept if not isinstance(by_path[path], Page))
+    summary.stale = {path: stale[path] for path in reads.by_path if path in stale}
+    summary.pages, summary.files = site.pages, len(by_path) - site.pages  # every output is rendered or kept
     summary.written, summary.unchanged, summary.removed = committed.written, committed.unchanged, committed.removed
+    meta: dict[str, str] = {}
     if cache is not None:
         if everything:
             cache.prune()
@@ -329,16 +385,20 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         meta = {
             "settings": run.settings,
             "inputs": run.signature.digest if run.signature.trusted else "",
-            "next_change": next_change(entries, run.now, future=options.future),
+            "next_change": next_change(site.entries, run.now, future=options.future),
             "manifest": manifest_stat(run.out_dir),
             "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
+            "build": uuid.uuid4().hex,  # a resident build tells by it whether another process built the site since
         }
         _record(cache, config, problems, plan, reads, planned, resolve, meta)
         summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
     summary.warnings = len(problems.warnings)
     summary.seconds = time.perf_counter() - run.started
-    plugins.registry.notify("build:done", summary=summary, config=config)
-    return BuildResult(summary, problems.warnings)
+    run.plugins.registry.notify("build:done", summary=summary, config=config)
+    result = BuildResult(summary, problems.warnings)
+    if run.keep is not None:
+        run.keep(Kept(run, site, result, meta))
+    return result
 
 
 PARALLEL_DEFINITIONS = 10_000

@@ -84,6 +84,11 @@ def decode_deps(blob: bytes) -> list[int]:
     return _deps_decoder.decode(blob)
 
 
+def encode_fact(fact_id: int) -> bytes:
+    """One fact id as ``outputs.deps`` holds it (msgpack's shortest form), to look for in the blobs."""
+    return _deps_encoder.encode(fact_id)
+
+
 def as_json(items: Iterable[str] | Iterable[int]) -> str:
     """A JSON array, for ``IN (SELECT value FROM json_each(?))``: one parameter however many items.
 

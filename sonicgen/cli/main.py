@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from sonicgen import __version__
-from sonicgen.build import BuildOptions, build
+from sonicgen.build import BuildOptions, BuildResult, build
 from sonicgen.build.explain import explain
 from sonicgen.cli.content import content_commands, migrate_command
 from sonicgen.cli.display import Display
@@ -136,6 +136,7 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 @click.option("--debug-hooks", is_flag=True, help="Trace every hook call with its plugin, priority and duration.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), help="Worker processes for rendering (default: one per available core).")
+@click.option("--watch", "-w", is_flag=True, help="Build again after every change to the site's inputs, until Ctrl+C.")
 def build_command(
     config_path: Path,
     drafts: bool,
@@ -148,6 +149,7 @@ def build_command(
     quiet: bool,
     debug_hooks: bool,
     jobs: int | None,
+    watch: bool,
 ) -> None:
     """Build the site into the output directory."""
     display = Display(-1 if quiet else verbose)
@@ -156,11 +158,39 @@ def build_command(
         drafts=drafts, future=future, base_url=base_url, out=out, clean=clean, strict=strict, hook_tracer=tracer, jobs=jobs
     )
 
+    if watch:
+        _watch(config_path, options, display)
+        return
+
     def action() -> None:
         result = build(config_path, options, display)
         display.close()
         display.problems(result.warnings)
         display.summary(result.summary)
+
+    _run(display, action)
+
+
+def _watch(config_path: Path, options: BuildOptions, display: Display) -> None:
+    """``build --watch``: every build's summary or problems as it ends, until Ctrl+C (exit 0)."""
+    from sonicgen.dev.watch import watch
+
+    def report(outcome: BuildResult | BuildError) -> None:
+        display.close()
+        if isinstance(outcome, BuildError):
+            display.problems(outcome.problems)
+            errors = sum(1 for p in outcome.problems if p.is_error)
+            display.error(f"build failed with {errors or len(outcome.problems)} problem(s); the previous output was left untouched")
+            return
+        display.problems(outcome.warnings)
+        display.summary(outcome.summary)
+
+    def action() -> None:
+        try:
+            watch(config_path, options, report, progress=display, ready=lambda: display.info("Watching for changes; press Ctrl+C to stop."))
+        except KeyboardInterrupt:
+            display.close()
+            display.info("Stopped watching.")
 
     _run(display, action)
 

@@ -62,6 +62,10 @@ class SitePlugins:
     extensions: Extensions
     plugins: list[LoadedPlugin]
 
+    def builtin_names(self) -> set[str]:
+        """Names of the built-in plugins, whose handlers sonicgen knows to be free of side effects."""
+        return {loaded.plugin.name for loaded in self.plugins if loaded.kind == "built-in"}
+
 
 @dataclass
 class _Setting:

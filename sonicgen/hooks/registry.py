@@ -89,6 +89,13 @@ class HookRegistry:
     def handlers(self, hook: str) -> list[Handler]:
         return list(self._handlers[hook])
 
+    def only(self, keep: Callable[[Handler], bool]) -> HookRegistry:
+        """A registry of the handlers ``keep`` accepts, in the same order, calling the same functions."""
+        view = HookRegistry(self.catalogue)
+        view._handlers = {hook: [h for h in handlers if keep(h)] for hook, handlers in self._handlers.items()}
+        view._count, view.tracer = self._count, self.tracer
+        return view
+
     def __contains__(self, hook: str) -> bool:
         return bool(self._handlers.get(hook))
 

@@ -90,7 +90,8 @@ def build_start(config: Config, drafts: bool, future: bool) -> None:
 def content_loaded(entry: Entry, config: Config) -> Entry | None:
     """One entry was read and validated. Return a replacement ``Entry``
     (``entry.replace(fields=...)``, which leaves a body that is still in its file there) to
-    change its fields or body, or None."""
+    change its fields or body, or None. Make the result depend on the entry and the config
+    alone: ``build --watch`` calls this again only for the files that changed."""
 
 
 @_declare("markdown:setup", "pipe", "markdown_it:MarkdownIt")
@@ -109,19 +110,25 @@ def markdown_highlight(code: str, lang: str, attrs: str) -> str | None:
 
 @_declare("site:collected", "notify")
 def site_collected(site: SiteGraph) -> None:
-    """Every published entry has its URL, neighbours and taxonomy terms."""
+    """Every published entry has its URL, neighbours and taxonomy terms. While a plugin other than
+    the built-in ones handles this hook, ``build --watch`` assembles the site again after every edit."""
 
 
 @_declare("site:outputs", "collect", Iterable)
 def site_outputs(site: SiteGraph) -> Iterable[Page | File] | None:
     """Return the pages and files this plugin adds to the site (lists, feeds, search
-    indexes...). Two outputs at one URL fail the build naming both sources."""
+    indexes...). Two outputs at one URL fail the build naming both sources. Read bodies when
+    the output is written (a ``File`` whose data is a function of the site), not here:
+    ``build --watch`` calls this again after an edit to a body, and takes the edit in place
+    only while the outputs come back as they were."""
 
 
 @_declare("outputs:complete", "collect", Iterable)
 def outputs_complete(site: SiteGraph, outputs: list[Page | File]) -> Iterable[Page | File] | None:
     """Every page and file from ``site:outputs`` is known. Return outputs that summarise
-    them (sitemaps, search indexes, redirects); these are not passed to this hook again."""
+    them (sitemaps, search indexes, redirects); these are not passed to this hook again.
+    While a plugin other than the built-in ones handles this hook, ``build --watch``
+    assembles the site again after every edit."""
 
 
 @_declare("render:env", "notify")

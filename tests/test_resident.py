@@ -1,0 +1,301 @@
+"""Resident builds (``sonicgen build --watch``): body edits taken in place, everything else through the planner.
+
+The random-edit invariant (test_incremental_invariant.py) runs resident builds among the others;
+these tests pin down when the body-edit path is taken, that it renders only what read the edited
+bodies, what makes it step aside, and ``build --watch`` as a user runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import post, run, tree_digest
+
+from sonicgen.build import BuildOptions
+from sonicgen.build import pipeline as pipeline_module
+from sonicgen.build import rendering as rendering_module
+from sonicgen.build.resident import ResidentBuild
+from sonicgen.content.outputs import BuildSummary
+from sonicgen.errors import BuildError
+
+
+def bravo(title: str = "Bravo", tags: tuple[str, ...] = ("x",), body: str = "Second body.") -> str:
+    return post(title, date="2024-01-02T10:00:00Z", tags=list(tags), body=body)
+
+
+POSTS = {
+    "content/posts/a.md": post("Alpha", date="2024-01-01T10:00:00Z", tags=["x"], body="First body."),
+    "content/posts/b.md": bravo(body="Second body."),
+    "content/posts/c.md": post("Charlie", date="2024-01-03T10:00:00Z", tags=["y"], body="Third body."),
+}
+
+LAZY_WORDS = """
+from functools import partial
+from sonicgen import Plugin
+from sonicgen.content.outputs import File
+
+def words(site):
+    return " ".join(str(doc.words) for doc in site.collections["posts"].docs)
+
+def setup(ctx):
+    ctx.hook("site:outputs", lambda site: [File("/words.txt", partial(words, site), "words plugin")])
+
+plugin = Plugin(name="words", version="1.0.0", setup=setup)
+"""
+
+EAGER_WORDS = """
+from sonicgen import Plugin
+from sonicgen.content.outputs import File
+
+def setup(ctx):
+    def outputs(site):
+        return [File("/words.txt", " ".join(str(len(doc.entry.body.split())) for doc in site.collections["posts"].docs), "words plugin")]
+    ctx.hook("site:outputs", outputs)
+
+plugin = Plugin(name="words", version="1.0.0", setup=setup)
+"""
+
+COLLECTOR = """
+from sonicgen import Plugin
+
+def setup(ctx):
+    ctx.hook("site:collected", lambda site: None)
+
+plugin = Plugin(name="collector", version="1.0.0", setup=setup)
+"""
+
+BOOM = """
+from sonicgen import Plugin
+
+def setup(ctx):
+    def highlight(code, lang):
+        if lang == "boom":
+            raise ValueError("cannot highlight boom")
+        return None
+    ctx.hook("markdown:highlight", highlight)
+
+plugin = Plugin(name="boom", version="1.0.0", setup=setup)
+"""
+
+
+def age(site: Path) -> None:
+    """Date the site's sources 10 s back, as if saved a while before the build: a stat that recent
+    is not trusted, and its file would be read again (each file keeps a distinct time)."""
+    for path in site.rglob("*"):
+        if path.is_file() and path.relative_to(site).parts[0] not in ("dist", ".sonicgen"):
+            st = path.stat()
+            if st.st_mtime_ns > time.time_ns() - 5 * 10**9:
+                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10 * 10**9))
+
+
+def edit(site: Path, rel: str, text: str) -> None:
+    (site / rel).parent.mkdir(parents=True, exist_ok=True)
+    (site / rel).write_text(text, "utf-8")
+    age(site)
+
+
+def clean_build(site: Path, tmp_path: Path) -> dict[str, str]:
+    """The output of a clean build of the site's sources, in a copy."""
+    copy = tmp_path / "clean"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(site, copy, ignore=shutil.ignore_patterns("dist", ".sonicgen"))
+    result = run(copy, "build")
+    assert result.exit_code == 0, result.output
+    return tree_digest(copy / "dist")
+
+
+@pytest.fixture
+def resident(make_site: Callable[..., Path]) -> Callable[..., tuple[Path, ResidentBuild]]:
+    """A site with three posts (plus ``files``), aged and built once by a resident build."""
+
+    def make(files: dict[str, str] | None = None) -> tuple[Path, ResidentBuild]:
+        site = make_site({**POSTS, **(files or {})})
+        age(site)
+        builds = ResidentBuild(site / "site.yaml", BuildOptions(jobs=1))
+        builds.build()
+        return site, builds
+
+    return make
+
+
+def forbid_loading_the_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading every entry or assembling the graph again fails the test."""
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the site was loaded again")
+
+    monkeypatch.setattr(pipeline_module, "read_entries", forbidden)
+    monkeypatch.setattr(rendering_module, "build_graph", forbidden)
+
+
+def edit_in_place(resident, monkeypatch: pytest.MonkeyPatch, body: str) -> tuple[Path, BuildSummary]:
+    """Edit post b's body to ``body`` and build; the resident build must take the edit in place."""
+    site, builds = resident()
+    forbid_loading_the_site(monkeypatch)
+    edit(site, "content/posts/b.md", bravo(body=body))
+    summary = builds.build().summary
+    assert builds.body_edits == 1
+    monkeypatch.undo()
+    return site, summary
+
+
+def test_a_body_edit_renders_what_read_the_body_without_loading_the_site(resident, monkeypatch, tmp_path):
+    site, summary = edit_in_place(resident, monkeypatch, "Second body.\n\nA new paragraph.")
+    # The summary (first paragraph) is unchanged: lists and tag pages stay; the feeds carry whole bodies.
+    assert sorted(summary.stale) == ["api/collections/posts/b.json", "posts/2024/b/index.html", "posts/atom.xml", "posts/rss.xml"]
+    assert set(summary.stale.values()) == {"the body of posts/b changed"}
+    assert "A new paragraph." in (site / "dist/posts/2024/b/index.html").read_text("utf-8")
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+def test_a_summary_edit_also_renders_the_listings_that_show_it(resident, monkeypatch, tmp_path):
+    site, summary = edit_in_place(resident, monkeypatch, "A new first paragraph.")
+    assert {"index.html", "posts/index.html", "tags/x/index.html", "api/taxonomies/tags/x.json"} <= summary.stale.keys()
+    assert "tags/y/index.html" not in summary.stale
+    assert "A new first paragraph." in (site / "dist/tags/x/index.html").read_text("utf-8")
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+ENTRY_TEMPLATE = '{% extends "theme:entry.html" %}{% block content %}NEW{{ super() }}{% endblock %}'
+BEYOND_A_BODY: dict[str, Callable[[Path], object]] = {
+    "title": lambda site: edit(site, "content/posts/b.md", bravo(title="Renamed")),
+    "tags": lambda site: edit(site, "content/posts/b.md", bravo(tags=("y",))),
+    "new post": lambda site: edit(site, "content/posts/d.md", post("Delta", date="2024-01-04T10:00:00Z", body="Fourth.")),
+    "deleted post": lambda site: ((site / "content/posts/a.md").unlink(), age(site)),
+    "template": lambda site: edit(site, "templates/entry.html", ENTRY_TEMPLATE),
+    "site.yaml": lambda site: edit(site, "site.yaml", (site / "site.yaml").read_text("utf-8").replace("Test Site", "Other Site")),
+}
+
+
+@pytest.mark.parametrize("what", BEYOND_A_BODY)
+def test_edits_beyond_a_body_go_through_the_planner(resident, tmp_path, what):
+    site, builds = resident()
+    BEYOND_A_BODY[what](site)
+    summary = builds.build().summary
+    assert builds.body_edits == 0, what
+    assert summary.stale, what
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path), what
+    # ...and what the planner built is kept: the next body edit is taken in place.
+    edit(site, "content/posts/c.md", post("Charlie", date="2024-01-03T10:00:00Z", tags=["y"], body="Third body, edited."))
+    builds.build()
+    assert builds.body_edits == 1, what
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path), what
+
+
+def test_a_build_by_another_process_meanwhile_is_not_built_upon(resident, tmp_path):
+    site, builds = resident({"content/posts/d.md": post("Draft", date="2024-01-04T10:00:00Z", draft="true")})
+    assert run(site, "build", "--drafts").exit_code == 0  # records other settings, writes the draft's page
+    assert (site / "dist/posts/2024/d/index.html").exists()
+    edit(site, "content/posts/b.md", bravo(body="Second body.\n\nMore."))
+    builds.build()
+    assert builds.body_edits == 0
+    assert not (site / "dist/posts/2024/d/index.html").exists()
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+def test_nothing_changed_gives_the_last_result_without_building(resident, monkeypatch):
+    site, builds = resident()
+    forbid_loading_the_site(monkeypatch)
+    before = tree_digest(site / "dist")
+    summary = builds.build().summary
+    assert summary.inputs_unchanged and summary.pages > 0 and summary.written == 0
+    assert tree_digest(site / "dist") == before
+
+
+def test_a_plugin_whose_outputs_read_bodies_through_the_graph_keeps_body_edits_in_place(resident, tmp_path):
+    site, builds = resident({"plugins/words.py": LAZY_WORDS})
+    edit(site, "content/posts/b.md", bravo(body="Second body has five words."))
+    summary = builds.build().summary
+    assert builds.body_edits == 1
+    assert "words.txt" in summary.stale
+    assert (site / "dist/words.txt").read_text("utf-8") == "2 5 2"  # newest first
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+def test_a_plugin_whose_outputs_hold_bodies_makes_body_edits_go_through_the_planner(resident, tmp_path):
+    site, builds = resident({"plugins/words.py": EAGER_WORDS})
+    assert (site / "dist/words.txt").read_text("utf-8") == "2 2 2"
+    edit(site, "content/posts/b.md", bravo(body="Second body has five words."))
+    builds.build()
+    assert builds.body_edits == 0
+    assert (site / "dist/words.txt").read_text("utf-8") == "2 5 2"
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+def test_a_plugin_handling_site_collected_makes_body_edits_go_through_the_planner(resident, tmp_path):
+    site, builds = resident({"plugins/collector.py": COLLECTOR})
+    edit(site, "content/posts/b.md", bravo(body="Second body, edited."))
+    builds.build()
+    assert builds.body_edits == 0
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+def test_a_failed_body_edit_leaves_the_output_and_the_next_build_recovers(resident, tmp_path):
+    site, builds = resident({"plugins/boom.py": BOOM})
+    before = tree_digest(site / "dist")
+    edit(site, "content/posts/b.md", bravo(body="Code:\n\n```boom\nx\n```\n"))
+    with pytest.raises(BuildError) as failure:
+        builds.build()
+    assert "boom" in str(failure.value.problems[0]) and "cannot highlight boom" in str(failure.value.problems[0])
+    assert tree_digest(site / "dist") == before
+    edit(site, "content/posts/b.md", bravo(body="Fixed."))
+    builds.build()  # through the planner: a failed build keeps nothing in memory
+    assert "Fixed." in (site / "dist/posts/2024/b/index.html").read_text("utf-8")
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+    edit(site, "content/posts/b.md", bravo(body="Fixed again."))
+    builds.build()
+    assert builds.body_edits == 1
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_build_watch_builds_after_each_change_reports_failures_and_stops_on_ctrl_c(make_site, tmp_path):
+    site = make_site(POSTS)
+    log = tmp_path / "watch.log"
+    with log.open("w") as out:
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "sonicgen", "build", "--watch"],
+            cwd=site,
+            env={**os.environ, "NO_COLOR": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        wait_for(lambda: "Watching for changes" in log.read_text(), "the first build")
+        page = site / "dist/posts/2024/b/index.html"
+        (site / "content/posts/b.md").write_text(bravo(body="Watched edit."), "utf-8")
+        wait_for(lambda: "Watched edit." in page.read_text("utf-8"), "the edit to be built")
+
+        template = site / "templates/entry.html"
+        template.parent.mkdir()
+        template.write_text('{% extends "theme:entry.html" %}{% block content %}{{ broken {% endblock %}', "utf-8")
+        wait_for(lambda: "build failed" in log.read_text(), "the failure to be reported")
+        assert "templates/entry.html:1: template syntax error" in log.read_text()
+        assert "Watched edit." in page.read_text("utf-8")  # the last good output stays
+
+        template.write_text('{% extends "theme:entry.html" %}{% block content %}<p>fixed</p>{{ super() }}{% endblock %}', "utf-8")
+        wait_for(lambda: "<p>fixed</p>" in page.read_text("utf-8"), "the fixed template to be built")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        code = watcher.wait(timeout=30)
+    output = log.read_text()
+    assert code == 0, output
+    assert output.rstrip().endswith("Stopped watching."), output
+    assert "Traceback" not in output
+    assert output.count("Built ") >= 3, output
