@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -264,9 +265,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
         time.sleep(0.05)
 
 
-def test_build_watch_builds_after_each_change_reports_failures_and_stops_on_ctrl_c(make_site, tmp_path):
-    site = make_site(POSTS)
-    log = tmp_path / "watch.log"
+@contextmanager
+def watching(site: Path, log: Path) -> Iterator[subprocess.Popen[str]]:
+    """``sonicgen build --watch`` on ``site`` writing to ``log``, stopped with Ctrl+C (SIGINT) at the end."""
     with log.open("w") as out:
         watcher = subprocess.Popen(
             [sys.executable, "-m", "sonicgen", "build", "--watch"],
@@ -277,6 +278,16 @@ def test_build_watch_builds_after_each_change_reports_failures_and_stops_on_ctrl
             text=True,
         )
     try:
+        yield watcher
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+
+
+def test_build_watch_builds_after_each_change_reports_failures_and_stops_on_ctrl_c(make_site, tmp_path):
+    site = make_site(POSTS)
+    log = tmp_path / "watch.log"
+    with watching(site, log) as watcher:
         wait_for(lambda: "Watching for changes" in log.read_text(), "the first build")
         page = site / "dist/posts/2024/b/index.html"
         (site / "content/posts/b.md").write_text(bravo(body="Watched edit."), "utf-8")
@@ -291,11 +302,26 @@ def test_build_watch_builds_after_each_change_reports_failures_and_stops_on_ctrl
 
         template.write_text('{% extends "theme:entry.html" %}{% block content %}<p>fixed</p>{{ super() }}{% endblock %}', "utf-8")
         wait_for(lambda: "<p>fixed</p>" in page.read_text("utf-8"), "the fixed template to be built")
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        code = watcher.wait(timeout=30)
     output = log.read_text()
-    assert code == 0, output
+    assert watcher.returncode == 0, output
     assert output.rstrip().endswith("Stopped watching."), output
     assert "Traceback" not in output
     assert output.count("Built ") >= 3, output
+
+
+def test_build_watch_started_on_a_broken_site_yaml_builds_once_it_is_fixed(make_site, tmp_path):
+    site = make_site(POSTS)
+    config = (site / "site.yaml").read_text("utf-8")
+    (site / "site.yaml").write_text(config.replace("title: Test Site", "title: [unclosed"), "utf-8")
+    log = tmp_path / "watch.log"
+    with watching(site, log) as watcher:
+        wait_for(lambda: "Watching for changes" in log.read_text(), "the first build")
+        assert "site.yaml:" in log.read_text() and "build failed" in log.read_text()
+        (site / "site.yaml").write_text(config, "utf-8")
+        page = site / "dist/posts/2024/b/index.html"
+        wait_for(page.exists, "the fixed site to be built")
+        # The content folder is watched now that site.yaml says where it is.
+        (site / "content/posts/b.md").write_text(bravo(body="Seen after the fix."), "utf-8")
+        wait_for(lambda: "Seen after the fix." in page.read_text("utf-8"), "the edit to be built")
+    assert watcher.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

@@ -81,12 +81,13 @@ def watch(
         except BuildError as exc:
             report(exc)
 
-    def follow() -> None:
-        """Watch what the site reads now: site.yaml may have moved a folder, or one may have appeared."""
+    def follow() -> bool:
+        """Watch what the site reads now: site.yaml may have moved a folder, or one may have appeared.
+        True when that changed what is watched."""
         inputs = _inputs(config_path)
         folders = {root for root in inputs if root.is_dir() and root != site}
         if inputs == changes.inputs and folders == watched:
-            return
+            return False
         changes.inputs = inputs
         observer.unschedule_all()
         observer.schedule(changes, str(site))  # site.yaml, the content database, folders that appear
@@ -94,6 +95,7 @@ def watch(
             observer.schedule(changes, str(folder), recursive=True)
         watched.clear()
         watched.update(folders)
+        return True
 
     follow()
     observer.start()
@@ -108,7 +110,8 @@ def watch(
             while pending.wait(SETTLE):
                 pending.clear()
             build()
-            follow()
+            if follow():
+                pending.set()  # a change made before a folder was watched is found by building again
     finally:
         observer.stop()
         observer.join()
