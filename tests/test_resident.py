@@ -211,6 +211,16 @@ def test_nothing_changed_gives_the_last_result_without_building(resident, monkey
     assert tree_digest(site / "dist") == before
 
 
+def test_a_file_saved_unchanged_renders_nothing_and_is_recorded_for_the_next_build(resident):
+    site, builds = resident()
+    path = site / "content/posts/b.md"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    summary = builds.build().summary
+    assert summary.stale == {} and summary.written == 0 and not summary.inputs_unchanged
+    # The new stat is in the build state: a build in another process finds nothing to do.
+    assert "Nothing to do: no input file" in run(site, "build", "-v").output
+
+
 def test_a_plugin_whose_outputs_read_bodies_through_the_graph_keeps_body_edits_in_place(resident, tmp_path):
     site, builds = resident({"plugins/words.py": LAZY_WORDS})
     edit(site, "content/posts/b.md", bravo(body="Second body has five words."))
@@ -266,8 +276,8 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
 
 
 @contextmanager
-def watching(site: Path, log: Path) -> Iterator[subprocess.Popen[str]]:
-    """``sonicgen build --watch`` on ``site`` writing to ``log``, stopped with Ctrl+C (SIGINT) at the end."""
+def watching(site: Path, log: Path, stop: signal.Signals = signal.SIGINT) -> Iterator[subprocess.Popen[str]]:
+    """``sonicgen build --watch`` on ``site`` writing to ``log``, stopped with ``stop`` (Ctrl+C's SIGINT) at the end."""
     with log.open("w") as out:
         watcher = subprocess.Popen(
             [sys.executable, "-m", "sonicgen", "build", "--watch"],
@@ -276,11 +286,12 @@ def watching(site: Path, log: Path) -> Iterator[subprocess.Popen[str]]:
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal, even if pytest runs in the background
         )
     try:
         yield watcher
     finally:
-        watcher.send_signal(signal.SIGINT)
+        watcher.send_signal(stop)
         watcher.wait(timeout=30)
 
 
@@ -315,7 +326,7 @@ def test_build_watch_started_on_a_broken_site_yaml_builds_once_it_is_fixed(make_
     config = (site / "site.yaml").read_text("utf-8")
     (site / "site.yaml").write_text(config.replace("title: Test Site", "title: [unclosed"), "utf-8")
     log = tmp_path / "watch.log"
-    with watching(site, log) as watcher:
+    with watching(site, log, stop=signal.SIGTERM) as watcher:
         wait_for(lambda: "Watching for changes" in log.read_text(), "the first build")
         assert "site.yaml:" in log.read_text() and "build failed" in log.read_text()
         (site / "site.yaml").write_text(config, "utf-8")
@@ -324,5 +335,6 @@ def test_build_watch_started_on_a_broken_site_yaml_builds_once_it_is_fixed(make_
         # The content folder is watched now that site.yaml says where it is.
         (site / "content/posts/b.md").write_text(bravo(body="Seen after the fix."), "utf-8")
         wait_for(lambda: "Seen after the fix." in page.read_text("utf-8"), "the edit to be built")
-    assert watcher.returncode == 0, log.read_text()
+    assert watcher.returncode == 0, log.read_text()  # SIGTERM stops it as Ctrl+C does
+    assert log.read_text().rstrip().endswith("Stopped watching.")
     assert "Traceback" not in log.read_text()

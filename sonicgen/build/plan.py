@@ -33,9 +33,6 @@ class Plan:
     removed_docs: list[str] = field(default_factory=list)
     fresh: bool = False  # nothing usable was recorded: every output renders
 
-    def is_stale(self, path: str) -> bool:
-        return self.fresh or path in self.stale
-
 
 def full_plan(paths: Iterable[str], why: str) -> Plan:
     return Plan(dict.fromkeys(paths, why), fresh=True)

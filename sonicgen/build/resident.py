@@ -75,6 +75,7 @@ class ResidentBuild:
             if result is not None:
                 self.body_edits += not result.summary.inputs_unchanged
                 return result
+        self._summaries.clear()  # the renderer may change: keep only what the next edits use
         result = build(self._config_path, self._options, progress, keep=self._keep)
         self._options = replace(self._options, clean=False)  # --clean empties the output once, not on every edit
         return result
@@ -85,7 +86,7 @@ class ResidentBuild:
 
 def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> BuildResult | None:
     """Build again after edits to entry bodies alone, on what ``kept`` holds; None when that cannot
-    be sure to give a clean build's output (then nothing was changed)."""
+    be sure to give a clean build's output, and then ``kept`` may have been changed: build afresh."""
     before, site = kept.run, kept.site
     config, registry = before.config, before.plugins.registry
     started = time.perf_counter()
@@ -98,7 +99,8 @@ def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> Bu
     if "site:collected" in others or "outputs:complete" in others:
         return None  # a handler may keep state of its own, or see the outputs as they were
     signature = input_signature(config, files=True)
-    edits = _read_edits(config, registry, site.entries, changed_files(before.signature, signature))
+    changed = changed_files(before.signature, signature)
+    edits = _read_edits(config, registry, site.entries, changed)
     if edits is None:
         return None
     problems = Problems()
@@ -113,7 +115,7 @@ def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> Bu
         if recorded.get("manifest") != manifest_stat(before.out_dir):
             return None  # something else changed the output
         run = replace(before, problems=problems, progress=progress, now=now, started=started, cache=cache, signature=signature)
-        if not edits:
+        if not changed:
             return _unchanged(kept, started)
         graph = site.graph
         graph.render_markdown, summarize = body_renderers(cache, site.markdown)

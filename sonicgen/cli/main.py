@@ -7,6 +7,7 @@ did ever shows a traceback.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -172,7 +173,7 @@ def build_command(
 
 
 def _watch(config_path: Path, options: BuildOptions, display: Display) -> None:
-    """``build --watch``: every build's summary or problems as it ends, until Ctrl+C (exit 0)."""
+    """``build --watch``: every build's summary or problems as it ends, until Ctrl+C or SIGTERM (exit 0)."""
     from sonicgen.dev.watch import watch
 
     def report(outcome: BuildResult | BuildError) -> None:
@@ -185,7 +186,11 @@ def _watch(config_path: Path, options: BuildOptions, display: Display) -> None:
         display.problems(outcome.warnings)
         display.summary(outcome.summary)
 
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a service manager's stop request ends the watch as Ctrl+C does
+
     def action() -> None:
+        signal.signal(signal.SIGTERM, stop)
         try:
             watch(config_path, options, report, progress=display, ready=lambda: display.info("Watching for changes; press Ctrl+C to stop."))
         except KeyboardInterrupt:
