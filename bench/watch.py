@@ -1,4 +1,4 @@
-"""Edits as ``sonicgen build --watch`` takes them: ``python bench/watch.py SITE_DIR [--runs 7]``.
+"""Edits as ``sonicgen build --watch`` takes them: ``python bench/watch.py SITE_DIR [--runs 7] [--edits body,title,template]``.
 
 Starts one watch process on the site (its own ``dist/`` and ``.sonicgen/``), waits for the
 first build, then, for one post's body, its title and the entry template in turn, makes an edit
@@ -83,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("site", type=Path)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--edits", default="body,title,template", help="which edits to time, of body, title and template")
     args = parser.parse_args()
     site = args.site.resolve()
     edits = Edits(site)
@@ -92,12 +93,14 @@ def main() -> None:
         arrived, first = watch.next_build()
         print(f"first build (loads the site): {arrived - started:.2f} s from start, the build itself {first:.2f} s", flush=True)
         figures = []
-        for label, edit in (
-            ("one post's body edited", edits.body),
-            ("one post's title edited", edits.title),
-            ("entry template edited", edits.template_),
+        chosen = args.edits.split(",")
+        for name, label, edit in (
+            ("body", "one post's body edited", edits.body),
+            ("title", "one post's title edited", edits.title),
+            ("template", "entry template edited", edits.template_),
         ):
-            figures.append((label, *_timed(watch, edit, args.runs)))
+            if name in chosen:
+                figures.append((label, *_timed(watch, edit, args.runs)))
         peak = watch.peak_mb()
     finally:
         edits.restore()
