@@ -16,10 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import REPO, post, run, tree_digest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sonicgen.build import BuildOptions, build
-from sonicgen.build.state import decode_deps
+from sonicgen.build import plan as plan_module
+from sonicgen.build.state import decode_deps, encode_deps
 from sonicgen.content import facts as facts_module
+
+# Fact ids in each of msgpack's encodings (one byte, 0xcc, 0xcd, 0xce), and ones whose bytes
+# hide inside others': 0xcc (204) is the marker of a one-byte id, 0xcd01 the start of 0xcd0100.
+FACT_IDS = (1, 5, 127, 128, 204, 205, 255, 256, 52480, 52736, 65535, 65536, 13434880, 4294967295)
 
 TITLES_ONLY_TERM = """\
 {% extends "base.html" %}
@@ -289,3 +296,22 @@ def test_facts_of_only_a_few_docs_are_kept_at_a_time(make_site, monkeypatch):
     stale = rebuild(site)
     assert "posts/2024/p3/index.html" in stale and stale["tags/x/index.html"] == "the title of posts/p3 changed"
     assert "Post three" in (site / "dist/tags/x/index.html").read_text()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    deps=st.lists(st.sets(st.sampled_from(FACT_IDS), max_size=12), min_size=1, max_size=20),
+    changed=st.sets(st.sampled_from(FACT_IDS), min_size=1, max_size=5),
+)
+def test_the_readers_of_changed_facts_are_found_by_searching_the_deps_blobs(deps, changed):
+    """The planner lets SQLite search each output's deps for a changed fact's encoded id; an id's
+    bytes can also occur inside another's (or the array's header), so only decoding decides."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE facts (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, value TEXT NOT NULL, doc TEXT)")
+    conn.execute("CREATE TABLE outputs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, deps BLOB NOT NULL)")
+    conn.executemany("INSERT INTO facts (id, key, value) VALUES (?, ?, '')", [(fact, f"k{fact}") for fact in FACT_IDS])
+    conn.executemany(
+        "INSERT INTO outputs (path, definition, deps) VALUES (?, '', ?)", [(f"p{n}", encode_deps(d)) for n, d in enumerate(deps)]
+    )
+    found = plan_module._readers(conn, {f"k{fact}": "" for fact in changed})
+    assert set(found) == {f"p{n}" for n, d in enumerate(deps) if d & changed}

@@ -63,7 +63,7 @@ class SitePlugins:
     plugins: list[LoadedPlugin]
 
     def builtin_names(self) -> set[str]:
-        """Names of the built-in plugins, whose handlers sonicgen knows to be free of side effects."""
+        """Names of the built-in plugins, whose outputs sonicgen knows to read bodies only when they are written."""
         return {loaded.plugin.name for loaded in self.plugins if loaded.kind == "built-in"}
 
 
