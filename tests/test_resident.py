@@ -7,6 +7,7 @@ bodies, what makes it step aside, and ``build --watch`` as a user runs it.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import post, run, tree_digest
+from watchdog.observers.api import BaseObserver
 
 from sonicgen.build import BuildOptions
 from sonicgen.build import pipeline as pipeline_module
@@ -338,3 +340,16 @@ def test_build_watch_started_on_a_broken_site_yaml_builds_once_it_is_fixed(make_
     assert watcher.returncode == 0, log.read_text()  # SIGTERM stops it as Ctrl+C does
     assert log.read_text().rstrip().endswith("Stopped watching.")
     assert "Traceback" not in log.read_text()
+
+
+def test_build_watch_that_cannot_watch_a_folder_says_so_and_exits_1(make_site, monkeypatch):
+    site = make_site(POSTS)
+
+    def full(self: object, handler: object, path: str, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(BaseObserver, "schedule", full)
+    result = run(site, "build", "--watch")
+    assert result.exit_code == 1
+    assert f"error: cannot watch {site}: No space left on device" in result.output
+    assert "fs.inotify.max_user_watches" in result.output

@@ -11,6 +11,7 @@ goes on; the output keeps the last good build until the next one succeeds.
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,8 @@ from sonicgen.errors import BuildError, SonicgenError
 
 SETTLE = 0.05
 """Seconds without a change before a build starts."""
+
+WATCH_LIMIT = "the system's limit of watched folders: on Linux, raise fs.inotify.max_user_watches"
 
 WRITES = frozenset({"created", "modified", "deleted", "moved", "closed"})
 """Events that may change an input; a build's own reads (opened, closed without writing) are not among them."""
@@ -62,12 +65,10 @@ def watch(
     report: Callable[[BuildResult | BuildError], None],
     *,
     progress: Progress | None = None,
-    stop: threading.Event | None = None,
     ready: Callable[[], None] | None = None,
 ) -> None:
-    """Build now, then after every change until ``stop`` is set (or KeyboardInterrupt); each build's
-    result or failure goes to ``report``, and ``ready`` is called once the watch has begun."""
-    stop = stop or threading.Event()
+    """Build now, then after every change until KeyboardInterrupt; each build's result or failure
+    goes to ``report``, and ``ready`` is called once the watch has begun."""
     resident = ResidentBuild(config_path, options)
     pending = threading.Event()
     changes = _Changes(pending)
@@ -90,9 +91,12 @@ def watch(
             return False
         changes.inputs = inputs
         observer.unschedule_all()
-        observer.schedule(changes, str(site))  # site.yaml, the content database, folders that appear
-        for folder in folders:
-            observer.schedule(changes, str(folder), recursive=True)
+        for folder, recursive in [(site, False), *((folder, True) for folder in folders)]:  # the site: site.yaml, the database, new folders
+            try:
+                observer.schedule(changes, str(folder), recursive=recursive)
+            except OSError as exc:
+                limit = f" ({WATCH_LIMIT})" if exc.errno == errno.ENOSPC else ""
+                raise SonicgenError(f"cannot watch {folder}: {exc.strerror or exc}{limit}") from exc
         watched.clear()
         watched.update(folders)
         return True
@@ -103,9 +107,8 @@ def watch(
         build()
         if ready is not None:
             ready()
-        while not stop.is_set():
-            if not pending.wait(0.1):
-                continue
+        while True:
+            pending.wait()
             pending.clear()
             while pending.wait(SETTLE):
                 pending.clear()
