@@ -188,6 +188,12 @@ def test_out_option_and_refusal_to_overwrite_the_site(make_site, tmp_path):
     result = run(site, "build", "--out", ".")
     assert result.exit_code == 1
     assert "would overwrite the site itself" in result.output
+    # An output among the files a build reads would be read back by the next build, into itself.
+    (site / "static").mkdir()
+    inside = run(site, "build", "--out", "static/out")
+    assert inside.exit_code == 1
+    assert "output directory is inside static/, which the build reads; choose another --out" in inside.output
+    assert not (site / "static/out").exists()
 
 
 def test_strict_turns_warnings_into_failure(make_site):

@@ -22,7 +22,7 @@ import msgspec
 from sonicgen.build.incremental import settings_fingerprint
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
-from sonicgen.build.signature import Signature, input_signature
+from sonicgen.build.signature import Signature, input_roots, input_signature
 from sonicgen.build.sources import SourceMemory
 from sonicgen.build.state import open_state, state_path
 from sonicgen.config import Config, load_config
@@ -76,6 +76,10 @@ def _output_dir(config: Config, options: BuildOptions) -> Path:
     for place, what in guarded.items():
         if out == place or place.is_relative_to(out) or out.is_relative_to(config.content_dir):
             raise BuildError([Problem(str(out), f"output directory would overwrite {what}; choose another --out")])
+    for folder in input_roots(config):  # static files, templates, data, plugins, the theme
+        if out.is_relative_to(folder):
+            where = folder.relative_to(config.root) if folder.is_relative_to(config.root) else folder
+            raise BuildError([Problem(str(out), f"output directory is inside {where}/, which the build reads; choose another --out")])
     return out
 
 
