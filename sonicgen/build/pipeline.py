@@ -83,7 +83,7 @@ def _output_dir(config: Config, options: BuildOptions) -> Path:
     return out
 
 
-def _render_cache(config: Config, plugins: SitePlugins, problems: Problems) -> RenderCache | None:
+def open_render_cache(config: Config, plugins: SitePlugins, problems: Problems) -> RenderCache | None:
     """The Markdown cache in the build state; a build still works (slower) when it cannot be opened."""
     try:
         conn = open_state(config)
@@ -157,7 +157,7 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
 
     progress.stage("Reading content")
     check_defaults(config.site.collections, config.source, config.line_of, problems)
-    cache = _render_cache(config, plugins, problems)
+    cache = open_render_cache(config, plugins, problems)
     try:  # the state database stays open until the build ends, however it ends
         settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
         signature = input_signature(config, files=keep is not None)

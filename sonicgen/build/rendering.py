@@ -86,17 +86,17 @@ def _collect_outputs(graph: SiteGraph, plugins: SitePlugins) -> tuple[list[Outpu
     outputs: list[Output] = []
     foreign: list[Output] = []
     for plugin, result in registry.collect("site:outputs", site=graph):
-        made = _checked(plugin, "site:outputs", result)
+        made = checked_outputs(plugin, "site:outputs", result)
         outputs.extend(made)
         foreign.extend(made if plugin not in builtin else ())
     for plugin, result in registry.collect("outputs:complete", site=graph, outputs=list(outputs)):
-        made = _checked(plugin, "outputs:complete", result)
+        made = checked_outputs(plugin, "outputs:complete", result)
         outputs.extend(made)
         foreign.extend(made if plugin not in builtin else ())
     return outputs, foreign
 
 
-def _checked(plugin: str, hook: str, result: object) -> list[Output]:
+def checked_outputs(plugin: str, hook: str, result: object) -> list[Output]:
     items = list(result)  # type: ignore[call-overload]
     for item in items:
         if not isinstance(item, (Page, File)):
@@ -104,7 +104,7 @@ def _checked(plugin: str, hook: str, result: object) -> list[Output]:
     return items
 
 
-def _by_path(outputs: list[Output], problems: Problems) -> dict[str, Output]:
+def outputs_by_path(outputs: list[Output], problems: Problems) -> dict[str, Output]:
     """Map output paths to outputs; two outputs at one path is an error naming both."""
     paths: dict[str, Output] = {}
     for output in outputs:
@@ -305,7 +305,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
     assets = theme_assets(run.theme, config.root, generated)
     outputs += assets.files
     outputs += site_static(config.dir(config.site.static_dir), config.root, problems)
-    by_path = _by_path(outputs, problems)
+    by_path = outputs_by_path(outputs, problems)
     fail(problems)
 
     env = create_environment([config.dir(config.site.templates_dir)], run.theme / "templates", graph, assets, markdown, plugins.extensions)

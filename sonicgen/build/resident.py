@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sonicgen.build.incremental import doc_versions
-from sonicgen.build.pipeline import BuildOptions, BuildResult, _render_cache, build, fewer_collections, manifest_stat
+from sonicgen.build.pipeline import BuildOptions, BuildResult, build, fewer_collections, manifest_stat, open_render_cache
 from sonicgen.build.plan import plan_edits
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.render_cache import RenderCache
-from sonicgen.build.rendering import Kept, Site, _by_path, _checked, body_renderers, finish, resolver
+from sonicgen.build.rendering import Kept, Site, body_renderers, checked_outputs, finish, outputs_by_path, resolver
 from sonicgen.build.signature import changed_files, input_signature
 from sonicgen.config import Config
 from sonicgen.content.facts import Facts, Memo, definition
@@ -105,7 +105,7 @@ def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> Bu
         return None
     problems = Problems()
     problems.extend(kept.result.warnings)  # the edits changed no front matter: what was read and assembled warns alike
-    cache = _render_cache(config, before.plugins, problems)
+    cache = open_render_cache(config, before.plugins, problems)
     if cache is None:
         return None
     try:
@@ -174,9 +174,9 @@ def _foreign_outputs(others: HookRegistry, site: Site) -> dict[str, Output] | No
     while making them.  None unless they are the same outputs as before, each as defined before."""
     made: list[Output] = []
     for plugin, result in others.collect("site:outputs", site=site.graph):
-        made.extend(_checked(plugin, "site:outputs", result))
+        made.extend(checked_outputs(plugin, "site:outputs", result))
     problems = Problems()
-    fresh = _by_path(made, problems)
+    fresh = outputs_by_path(made, problems)
     memo: Memo = {}
     if problems.errors or fresh.keys() != site.foreign:
         return None
