@@ -75,6 +75,25 @@ def setup(ctx):
 plugin = Plugin(name="collector", version="1.0.0", setup=setup)
 """
 
+STOP_FLAG = """
+from pathlib import Path
+from sonicgen import Plugin
+from sonicgen.content.outputs import File
+from sonicgen.errors import SonicgenError
+
+def setup(ctx):
+    stop = Path(__file__).parent.parent / "static" / "stop.txt"
+
+    def flag():  # closes over a path: sonicgen cannot fingerprint it, so every build writes it
+        if stop.exists():
+            raise SonicgenError("static/stop.txt: present; delete it to build")
+        return "ok"
+
+    ctx.hook("site:outputs", lambda site: [File("/flag.txt", flag, "flag plugin")])
+
+plugin = Plugin(name="flag", version="1.0.0", setup=setup)
+"""
+
 BOOM = """
 from sonicgen import Plugin
 
@@ -353,3 +372,21 @@ def test_build_watch_that_cannot_watch_a_folder_says_so_and_exits_1(make_site, m
     assert result.exit_code == 1
     assert f"error: cannot watch {site}: No space left on device" in result.output
     assert "fs.inotify.max_user_watches" in result.output
+
+
+def test_build_watch_reports_an_error_outside_the_build_problems_and_goes_on(make_site, tmp_path):
+    """Not every expected error is a list of problems: a body that changed while the build read it
+    raises a SonicgenError. The watch reports it and builds again on the next change."""
+    site = make_site({**POSTS, "plugins/flag.py": STOP_FLAG, "static/keep.txt": "kept"})
+    log = tmp_path / "watch.log"
+    with watching(site, log) as watcher:
+        wait_for(lambda: "Watching for changes" in log.read_text(), "the first build")
+        (site / "static/stop.txt").write_text("stop", "utf-8")
+        reported = "error: static/stop.txt: present; delete it to build; the previous output was left untouched"
+        wait_for(lambda: reported in log.read_text(), "the error")
+        assert watcher.poll() is None, log.read_text()  # still watching
+        built = log.read_text().count("Built ")
+        (site / "static/stop.txt").unlink()
+        wait_for(lambda: log.read_text().count("Built ") > built, "the next build")
+    assert watcher.returncode == 0, log.read_text()
+    assert "Traceback" not in log.read_text()

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
+UNTOUCHED = "the previous output was left untouched"
+
 REASONS_SHOWN = 10
 """Distinct reasons ``build -v`` lists for re-rendering; ``-vv`` lists all."""
 
@@ -48,6 +50,13 @@ class Display:
         who = f"{handler.plugin}:{handler.name} (priority {handler.priority})" if handler else "all handlers"
         where = f" [{subject}]" if subject else ""
         self.err.print(f"hook {hook} {who} {seconds * 1000:.3f} ms{where}", style="dim", markup=False, soft_wrap=True)
+
+    def failure(self, problems: list[Problem], failed: str = "build failed", consequence: str = UNTOUCHED) -> None:
+        """The problems of a failed command, one per line, then what failed and what it left."""
+        self.close()
+        self.problems(problems)
+        errors = sum(1 for p in problems if p.is_error)
+        self.error(f"{failed} with {errors or len(problems)} problem(s); {consequence}")
 
     def error(self, message: str) -> None:
         self.err.print(f"error: {message}", style="red", markup=False, soft_wrap=True)

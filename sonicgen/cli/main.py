@@ -19,7 +19,7 @@ from sonicgen import __version__
 from sonicgen.build import BuildOptions, BuildResult, build
 from sonicgen.build.explain import explain
 from sonicgen.cli.content import content_commands, migrate_command
-from sonicgen.cli.display import Display
+from sonicgen.cli.display import UNTOUCHED, Display
 from sonicgen.config import load_config
 from sonicgen.errors import BuildError, SonicgenError
 from sonicgen.hooks.loader import SitePlugins, load_plugins
@@ -47,11 +47,7 @@ def _run(display: Display, action: Callable[[], None], failed: str = "build fail
     try:
         action()
     except BuildError as exc:
-        display.close()
-        display.problems(exc.problems)
-        errors = sum(1 for p in exc.problems if p.is_error)
-        consequence = "the previous output was left untouched" if failed == "build failed" else "nothing was changed"
-        display.error(f"{failed} with {errors or len(exc.problems)} problem(s); {consequence}")
+        display.failure(exc.problems, failed, UNTOUCHED if failed == "build failed" else "nothing was changed")
         sys.exit(1)
     except SonicgenError as exc:
         display.close()
@@ -59,7 +55,7 @@ def _run(display: Display, action: Callable[[], None], failed: str = "build fail
         sys.exit(1)
     except KeyboardInterrupt:
         display.close()
-        display.error("interrupted; the previous output was left untouched")
+        display.error(f"interrupted; {UNTOUCHED}")
         sys.exit(130)
     except Exception as exc:
         display.close()
@@ -176,15 +172,15 @@ def _watch(config_path: Path, options: BuildOptions, display: Display) -> None:
     """``build --watch``: every build's summary or problems as it ends, until Ctrl+C or SIGTERM (exit 0)."""
     from sonicgen.dev.watch import watch
 
-    def report(outcome: BuildResult | BuildError) -> None:
+    def report(outcome: BuildResult | SonicgenError) -> None:
         display.close()
         if isinstance(outcome, BuildError):
-            display.problems(outcome.problems)
-            errors = sum(1 for p in outcome.problems if p.is_error)
-            display.error(f"build failed with {errors or len(outcome.problems)} problem(s); the previous output was left untouched")
-            return
-        display.problems(outcome.warnings)
-        display.summary(outcome.summary)
+            display.failure(outcome.problems)
+        elif isinstance(outcome, SonicgenError):  # e.g. a file changed while the build read it: the next build takes it
+            display.error(f"{outcome}; {UNTOUCHED}")
+        else:
+            display.problems(outcome.warnings)
+            display.summary(outcome.summary)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # a service manager's stop request ends the watch as Ctrl+C does

@@ -24,7 +24,7 @@ from sonicgen.build.progress import Progress
 from sonicgen.build.resident import ResidentBuild
 from sonicgen.build.signature import input_roots
 from sonicgen.config import load_config
-from sonicgen.errors import BuildError, SonicgenError
+from sonicgen.errors import SonicgenError
 
 SETTLE = 0.05
 """Seconds without a change before a build starts."""
@@ -62,13 +62,14 @@ def _inputs(config_path: Path) -> list[Path]:
 def watch(
     config_path: Path,
     options: BuildOptions,
-    report: Callable[[BuildResult | BuildError], None],
+    report: Callable[[BuildResult | SonicgenError], None],
     *,
     progress: Progress | None = None,
     ready: Callable[[], None] | None = None,
 ) -> None:
     """Build now, then after every change until KeyboardInterrupt; each build's result or failure
-    goes to ``report``, and ``ready`` is called once the watch has begun."""
+    (any error sonicgen expects: a failed build never ends the watch) goes to ``report``, and
+    ``ready`` is called once the watch has begun."""
     resident = ResidentBuild(config_path, options)
     pending = threading.Event()
     changes = _Changes(pending)
@@ -79,7 +80,7 @@ def watch(
     def build() -> None:
         try:
             report(resident.build(progress))
-        except BuildError as exc:
+        except SonicgenError as exc:
             report(exc)
 
     def follow() -> bool:
