@@ -25,12 +25,11 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import run, tree_digest
+from conftest import age_sources, run, tree_digest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
@@ -413,15 +412,6 @@ class SiteEdits(RuleBasedStateMachine):
 
     # The invariant ----------------------------------------------------------------------------
 
-    def _age_new_files(self) -> None:
-        """Date files written in the last few seconds 10 s back (each keeps a distinct time)."""
-        recent = time.time_ns() - 5 * 10**9
-        for path in self.site.root.rglob("*"):
-            if path.is_file() and path.relative_to(self.site.root).parts[0] not in ("dist", ".sonicgen"):
-                st_ = path.stat()
-                if st_.st_mtime_ns > recent:
-                    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns - 10 * 10**9))
-
     def _build_resident(self) -> None:
         site = self.site.root
         if self.resident is None:
@@ -447,7 +437,7 @@ class SiteEdits(RuleBasedStateMachine):
     def incremental_build_matches_clean_build(self) -> None:
         site = self.site.root
         if self.aged:
-            self._age_new_files()
+            age_sources(self.site.root)
         if self.use_resident:
             self._build_resident()
         else:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import post, run, tree_digest
+from conftest import age_sources, post, run, tree_digest
 from watchdog.observers.api import BaseObserver
 
 from sonicgen.build import BuildOptions
@@ -108,20 +108,10 @@ plugin = Plugin(name="boom", version="1.0.0", setup=setup)
 """
 
 
-def age(site: Path) -> None:
-    """Date the site's sources 10 s back, as if saved a while before the build: a stat that recent
-    is not trusted, and its file would be read again (each file keeps a distinct time)."""
-    for path in site.rglob("*"):
-        if path.is_file() and path.relative_to(site).parts[0] not in ("dist", ".sonicgen"):
-            st = path.stat()
-            if st.st_mtime_ns > time.time_ns() - 5 * 10**9:
-                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 10 * 10**9))
-
-
 def edit(site: Path, rel: str, text: str) -> None:
     (site / rel).parent.mkdir(parents=True, exist_ok=True)
     (site / rel).write_text(text, "utf-8")
-    age(site)
+    age_sources(site)
 
 
 def clean_build(site: Path, tmp_path: Path) -> dict[str, str]:
@@ -140,7 +130,7 @@ def resident(make_site: Callable[..., Path]) -> Callable[..., tuple[Path, Reside
 
     def make(files: dict[str, str] | None = None) -> tuple[Path, ResidentBuild]:
         site = make_site({**POSTS, **(files or {})})
-        age(site)
+        age_sources(site)
         builds = ResidentBuild(site / "site.yaml", BuildOptions(jobs=1))
         builds.build()
         return site, builds
@@ -191,7 +181,7 @@ BEYOND_A_BODY: dict[str, Callable[[Path], object]] = {
     "title": lambda site: edit(site, "content/posts/b.md", bravo(title="Renamed")),
     "tags": lambda site: edit(site, "content/posts/b.md", bravo(tags=("y",))),
     "new post": lambda site: edit(site, "content/posts/d.md", post("Delta", date="2024-01-04T10:00:00Z", body="Fourth.")),
-    "deleted post": lambda site: ((site / "content/posts/a.md").unlink(), age(site)),
+    "deleted post": lambda site: ((site / "content/posts/a.md").unlink(), age_sources(site)),
     "template": lambda site: edit(site, "templates/entry.html", ENTRY_TEMPLATE),
     "site.yaml": lambda site: edit(site, "site.yaml", (site / "site.yaml").read_text("utf-8").replace("Test Site", "Other Site")),
 }

@@ -243,7 +243,12 @@ def _nothing_changed(run: Run) -> BuildResult | None:
     warnings = [Problem(source, message, line, field, Severity.WARNING) for source, message, line, field in outcome.warnings]
     if run.options.strict and warnings:
         return None  # let the planner's build report them and fail
-    summary = BuildSummary(output_dir=str(run.out_dir), pages=outcome.pages, files=outcome.files, inputs_unchanged=True)
-    summary.unchanged, summary.warnings = outcome.pages + outcome.files, len(warnings)
-    summary.seconds = time.perf_counter() - run.started
+    return nothing_to_do(run.out_dir, outcome.pages, outcome.files, warnings, run.started)
+
+
+def nothing_to_do(out_dir: Path | str, pages: int, files: int, warnings: list[Problem], started: float) -> BuildResult:
+    """The result of a build that found no input changed: the last good build's counts and warnings."""
+    summary = BuildSummary(output_dir=str(out_dir), pages=pages, files=files, inputs_unchanged=True)
+    summary.unchanged, summary.warnings = pages + files, len(warnings)
+    summary.seconds = time.perf_counter() - started
     return BuildResult(summary, warnings)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sonicgen.build.incremental import doc_versions
-from sonicgen.build.pipeline import BuildOptions, BuildResult, build, fewer_collections, manifest_stat, open_render_cache
+from sonicgen.build.pipeline import BuildOptions, BuildResult, build, fewer_collections, manifest_stat, nothing_to_do, open_render_cache
 from sonicgen.build.plan import plan_edits
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.render_cache import RenderCache
@@ -34,7 +34,7 @@ from sonicgen.config import Config
 from sonicgen.content.facts import Facts, Memo, definition
 from sonicgen.content.graph import SummaryFn
 from sonicgen.content.models import Entry
-from sonicgen.content.outputs import BuildSummary, Output
+from sonicgen.content.outputs import Output
 from sonicgen.errors import BuildError, PluginError, Problems
 from sonicgen.hooks.registry import HookRegistry
 from sonicgen.output.writer import OutputWriter
@@ -70,15 +70,21 @@ class ResidentBuild:
                     result = _body_edits(kept, progress, self._summaries)
             except PluginError as exc:
                 raise BuildError([exc.problem(self._config_path.resolve().parent)]) from exc
-            if result is not None and result.summary.inputs_unchanged:
-                self._kept = kept
             if result is not None:
-                self.body_edits += not result.summary.inputs_unchanged
+                if result.summary.inputs_unchanged:
+                    self._kept = kept  # built on nothing, so still the last good build
+                else:
+                    self.body_edits += 1
                 return result
         self._summaries.clear()  # the renderer may change: keep only what the next edits use
         result = build(self._config_path, self._options, progress, keep=self._keep)
         self._options = replace(self._options, clean=False)  # --clean empties the output once, not on every edit
         return result
+
+    @property
+    def config(self) -> Config | None:
+        """The configuration the last good build used; None after a failed one."""
+        return self._kept.run.config if self._kept is not None else None
 
     def _keep(self, kept: Kept) -> None:
         self._kept = kept
@@ -207,9 +213,7 @@ def _remembered(summarize: SummaryFn, cache: RenderCache, summaries: dict[str, s
 
 def _unchanged(kept: Kept, started: float) -> BuildResult:
     """No input changed since the kept build: its result again, as a build with nothing to do."""
-    done = kept.result.summary
-    summary = BuildSummary(output_dir=done.output_dir, pages=done.pages, files=done.files, inputs_unchanged=True)
-    summary.unchanged, summary.warnings = done.pages + done.files, len(kept.result.warnings)
-    summary.seconds = time.perf_counter() - started
-    kept.run.plugins.registry.notify("build:done", summary=summary, config=kept.run.config)
-    return BuildResult(summary, kept.result.warnings)
+    done = kept.result
+    result = nothing_to_do(done.summary.output_dir, done.summary.pages, done.summary.files, done.warnings, started)
+    kept.run.plugins.registry.notify("build:done", summary=result.summary, config=kept.run.config)
+    return result

@@ -52,7 +52,8 @@ class _Changes(FileSystemEventHandler):
 
 
 def _inputs(config_path: Path) -> list[Path]:
-    """What the site's builds read, as site.yaml says now (only site.yaml itself while it cannot be read)."""
+    """What the site's builds read, as site.yaml says now (only site.yaml itself while it cannot be
+    read), when no good build says it."""
     try:
         return input_roots(load_config(config_path)[0])
     except SonicgenError:
@@ -86,7 +87,7 @@ def watch(
     def follow() -> bool:
         """Watch what the site reads now: site.yaml may have moved a folder, or one may have appeared.
         True when that changed what is watched."""
-        inputs = _inputs(config_path)
+        inputs = input_roots(resident.config) if resident.config is not None else _inputs(config_path)
         folders = {root for root in inputs if root.is_dir() and root != site}
         if inputs == changes.inputs and folders == watched:
             return False
