@@ -318,6 +318,14 @@ class SiteEdits(RuleBasedStateMachine):
         self.site.entries[key].body = body
         self.site.write_entry(key)
 
+    @precondition(lambda self: self.use_resident and self.site.entries)
+    @rule(data=st.data(), body=bodies)
+    def edit_body_a_while_ago(self, data: st.DataObject, body: str) -> None:
+        """A body edit saved a while before a resident build: the case that build takes in place, which
+        a run would otherwise meet only when ``edit_body`` and an aged resident mode happen to coincide."""
+        self.edit_body(data, body)
+        age_sources(self.site.root)
+
     @precondition(lambda self: len(self.site.entries) >= 2)
     @rule(data=st.data())
     def copy_body(self, data: st.DataObject) -> None:
