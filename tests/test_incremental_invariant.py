@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from conftest import age_sources, run, tree_digest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from pygments.plugin import find_plugin_lexers
 
 from sonicgen.build import BuildOptions
+from sonicgen.build import rendering as rendering_module
 from sonicgen.build.resident import ResidentBuild
 
 STEPS_PER_EXAMPLE = 20
@@ -48,6 +50,7 @@ DATES = (
     "2023-05-01T09:00:00Z",
     "2024-01-01T10:00:00Z",
     "2024-06-15T12:30:00+02:00",
+    "2024-06-15T10:30:00Z",  # the same instant as the one above: an equal datetime, shown differently
     "2099-01-01T00:00:00Z",  # in the future: left out of the build until it moves back
 )
 CODE = "```python\ndef double(x):\n    return x * 2\n```\n"
@@ -189,6 +192,7 @@ class Stats:
     two_workers: int = 0
     partial: int = 0  # incremental builds that re-rendered some outputs and kept the rest
     body_edits: int = 0  # resident builds that took in body edits without loading the site again
+    recorded: int = 0  # builds that took the output definitions from the build state (only bodies changed)
 
 
 @dataclass
@@ -465,12 +469,20 @@ def total_steps() -> int:
     return int(os.environ.get("SONICGEN_INVARIANT_STEPS", "500"))
 
 
-def test_incremental_builds_match_clean_builds(tmp_path: Path) -> None:
+def test_incremental_builds_match_clean_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Pygments loads installed plugin lexers when it first meets an unknown language; IPython's raise the
     # recursion limit on import, which Hypothesis would warn about if it happened during the run.
     list(find_plugin_lexers())
     steps = total_steps()
     stats = Stats()
+    recorded_definitions = rendering_module.recorded_definitions
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = recorded_definitions(*args, **kwargs)
+        stats.recorded += found is not None
+        return found
+
+    monkeypatch.setattr(rendering_module, "recorded_definitions", counted)
     run_state_machine_as_test(
         lambda: SiteEdits(tmp_path, stats),
         settings=settings(
@@ -483,4 +495,5 @@ def test_incremental_builds_match_clean_builds(tmp_path: Path) -> None:
         ),
     )
     if stats.builds >= 100:  # a run of any size used the render cache and worker processes
-        assert stats.from_cache > 0 and stats.two_workers > 0 and stats.partial > 0 and stats.body_edits > 0, stats
+        assert stats.from_cache > 0 and stats.two_workers > 0 and stats.partial > 0, stats
+        assert stats.body_edits > 0 and stats.recorded > 0, stats

@@ -5,11 +5,14 @@ sonicgen itself, the plugins (their code, versions and settings), the build opti
 site.yaml sections that no recorded key covers.  When they change, every output renders.
 A doc's *version* is its content hash with the settings its facts derive from (its
 collection's section, the time zone, the Markdown renderer): an unchanged version means
-unchanged ``d:`` facts, so a build never computes facts for docs nobody edited.
+unchanged ``d:`` facts, so a build never computes facts for docs nobody edited.  Its *shape*
+is its entry but the body: a doc whose version changed and whose shape did not was edited in
+its body alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,8 +21,9 @@ import msgspec
 
 from sonicgen import __version__
 from sonicgen.config import Config
-from sonicgen.content.facts import digest
+from sonicgen.content.facts import digest, fingerprint
 from sonicgen.content.graph import Doc
+from sonicgen.content.models import Entry
 from sonicgen.hooks.loader import SitePlugins
 
 RECORDED_SECTIONS = ("title", "description", "language", "author", "menu", "params", "collections", "taxonomies", "markdown")
@@ -57,3 +61,12 @@ def doc_versions(docs: Iterable[Doc], renderer: str, config: Config) -> dict[str
         name: digest(f"{renderer}\n{zone}\n{msgspec.json.encode(collection).decode()}") for name, collection in site.collections.items()
     }
     return {doc.id: f"{doc._entry.content_hash}{epochs[doc.collection]}" for doc in docs}
+
+
+SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name not in ("body", "content_hash"))
+
+
+def doc_shape(entry: Entry) -> str:
+    """Everything of ``entry`` but its body, as one fingerprint; "" when a value cannot be known.
+    Fingerprints tell apart what ``==`` does not (a date's offset, 1 and 1.0, a list and a string)."""
+    return fingerprint(tuple(getattr(entry, name) for name in SHAPE_FIELDS)) or ""

@@ -160,7 +160,7 @@ def _build(config_path: Path, options: BuildOptions | None, progress: Progress |
     cache = open_render_cache(config, plugins, problems)
     try:  # the state database stays open until the build ends, however it ends
         settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
-        signature = input_signature(config, files=keep is not None)
+        signature = input_signature(config)
         run = Run(config, options, plugins, problems, progress, now, started, out_dir, theme, cache, settings, signature, keep)
         unchanged = None if keep is not None else _nothing_changed(run)
         if unchanged is not None:

@@ -30,6 +30,7 @@ class Plan:
     stale: dict[str, str]  # output path -> why it is rendered
     changed: dict[str, str] = field(default_factory=dict)  # fact key -> its value now (UNKNOWN if unknowable)
     versions: dict[str, str] = field(default_factory=dict)  # doc id -> version, for docs new or changed
+    shapes: dict[str, str] = field(default_factory=dict)  # doc id -> shape, for the same docs
     removed_docs: list[str] = field(default_factory=list)
     fresh: bool = False  # nothing usable was recorded: every output renders
 

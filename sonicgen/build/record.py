@@ -106,8 +106,9 @@ def record_build(
             )
             conn.executemany("UPDATE facts SET value = ? WHERE key = ?", [(value, key) for key, value in plan.changed.items()])
             conn.executemany(
-                "INSERT INTO docs (id, version) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-                plan.versions.items(),
+                "INSERT INTO docs (id, version, shape) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, shape = excluded.shape",
+                ((doc, version, plan.shapes.get(doc, "")) for doc, version in plan.versions.items()),
             )
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in plan.removed_docs])
             gone = [path for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in definitions]

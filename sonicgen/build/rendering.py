@@ -9,7 +9,7 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,13 +18,14 @@ from typing import Any
 import msgspec
 from jinja2 import Environment
 
-from sonicgen.build.incremental import doc_versions
+from sonicgen.build.incremental import doc_shape, doc_versions
 from sonicgen.build.pipeline import BuildOptions, BuildResult, Outcome, Run, cache_warning, fail, manifest_stat
 from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
 from sonicgen.build.progress import Progress
 from sonicgen.build.record import Reads, record_build
+from sonicgen.build.recorded import definable, recorded_definitions
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
-from sonicgen.build.signature import next_change
+from sonicgen.build.signature import next_change, others_digest
 from sonicgen.config import Config
 from sonicgen.content.facts import Facts, Memo, definition, digest, fingerprint
 from sonicgen.content.graph import Doc, SiteGraph, SummaryFn, build_graph
@@ -319,14 +320,16 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
         context_hook=lambda context, page: registry.pipe("render:context", context, page=page, subject=page.route),
         html_hook=lambda html, page: registry.pipe("render:html", html, page=page, subject=page.route),
     )
-    planned = _definitions(by_path, options.jobs or available_cores())
     made_by_others = {id(o) for o in foreign}
-    site = Site(
-        entries, graph, by_path, planned, {p for p, o in by_path.items() if id(o) in made_by_others}, env, assets, renderer, markdown
-    )
+    foreign_paths = {p for p, o in by_path.items() if id(o) in made_by_others}
     renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
-    resolve = resolver(Facts(graph, cache.key if cache is not None else Entry.body_digest), env, assets, renderer_fp)
     versions = doc_versions(graph.docs(), renderer_fp, config)
+    inputs = others_digest(run.signature, config, entries)
+    planned = recorded_definitions(run, inputs, graph, versions, by_path, foreign_paths)
+    if planned is None:
+        planned = _definitions(by_path, options.jobs or available_cores())
+    site = Site(entries, graph, by_path, planned, foreign_paths, env, assets, renderer, markdown)
+    resolve = resolver(Facts(graph, cache.key if cache is not None else Entry.body_digest), env, assets, renderer_fp)
 
     def prepare(doc_ids: list[str]) -> None:
         """Bodies of the docs the plan compares, which the cache lacks: on all cores when there are many."""
@@ -338,6 +341,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
     plan = _plan(cache, run.settings, options, writer, planned, versions, resolve, prepare)
     if plan.fresh:
         plan.versions = versions
+    plan.shapes = doc_shapes(graph, plan.versions)
     return finish(run, site, plan, resolve, writer)
 
 
@@ -385,6 +389,7 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
         meta = {
             "settings": run.settings,
             "inputs": run.signature.digest if run.signature.trusted else "",
+            "others": _trusted(others_digest(run.signature, config, site.entries)),
             "next_change": next_change(site.entries, run.now, future=options.future),
             "manifest": manifest_stat(run.out_dir),
             "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
@@ -401,6 +406,16 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
     return result
 
 
+def _trusted(digest: tuple[str, bool]) -> str:
+    return digest[0] if digest[1] else ""
+
+
+def doc_shapes(graph: SiteGraph, doc_ids: Iterable[str]) -> dict[str, str]:
+    """The shape of each of ``doc_ids`` (docs new or changed), for the build state."""
+    docs = (graph.get(*doc_id.split("/", 1)) for doc_id in doc_ids)
+    return {doc.id: doc_shape(doc._entry) for doc in docs if doc is not None}
+
+
 PARALLEL_DEFINITIONS = 10_000
 """Below this many outputs, forking costs more than fingerprinting them in one process."""
 
@@ -409,7 +424,7 @@ def _definitions(by_path: Mapping[str, Output], jobs: int) -> dict[str, str | No
     """Each rendered output's definition (files copied as they are have none), in ``jobs`` processes
     for a large site (one process took 0.3–0.6 s of a one-post rebuild of 10,000 pages); the memo dies here."""
     memo: Memo = {}
-    outputs = [(path, o) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)]
+    outputs = definable(by_path)
     if jobs < 2 or len(outputs) < PARALLEL_DEFINITIONS:
         return {path: definition(o, memo) for path, o in outputs}
     found = map_in_workers(lambda n: definition(outputs[n][1], memo), len(outputs), jobs)  # each worker fills its own memo

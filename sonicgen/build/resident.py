@@ -16,19 +16,18 @@ equals a clean build's, byte for byte (``tests/test_incremental_invariant.py``).
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sonicgen.build.incremental import doc_versions
+from sonicgen.build.incremental import doc_shape, doc_versions
 from sonicgen.build.pipeline import BuildOptions, BuildResult, build, fewer_collections, manifest_stat, nothing_to_do, open_render_cache
 from sonicgen.build.plan import plan_edits
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.render_cache import RenderCache
-from sonicgen.build.rendering import Kept, Site, body_renderers, checked_outputs, finish, outputs_by_path, resolver
+from sonicgen.build.rendering import Kept, Site, body_renderers, checked_outputs, doc_shapes, finish, outputs_by_path, resolver
 from sonicgen.build.signature import changed_files, input_signature
 from sonicgen.config import Config
 from sonicgen.content.facts import Facts, Memo, definition
@@ -39,9 +38,6 @@ from sonicgen.errors import BuildError, PluginError, Problems
 from sonicgen.hooks.registry import HookRegistry
 from sonicgen.output.writer import OutputWriter
 from sonicgen.sources.files import read_entry
-
-SAME_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name not in ("body", "content_hash"))
-"""What must stay equal for an edit to be the body's alone."""
 
 UNFINGERPRINTED = "made by a function sonicgen cannot fingerprint"
 
@@ -104,7 +100,7 @@ def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> Bu
         return None
     if "site:collected" in others or "outputs:complete" in others:
         return None  # a handler may keep state of its own, or see the outputs as they were
-    signature = input_signature(config, files=True)
+    signature = input_signature(config)
     changed = changed_files(before.signature, signature)
     edits = _read_edits(config, registry, site.entries, changed)
     if edits is None:
@@ -139,6 +135,7 @@ def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> Bu
         site.by_path.update(foreign)
         resolve = resolver(Facts(graph, cache.key), site.env, site.assets, cache.fingerprint)
         plan = plan_edits(cache.conn, doc_versions(touched, cache.fingerprint, config), resolve)
+        plan.shapes = doc_shapes(graph, plan.versions)
         plan.stale.update((path, UNFINGERPRINTED) for path, text in site.planned.items() if text is None)
         return finish(run, site, plan, resolve, OutputWriter(run.out_dir))
     except sqlite3.DatabaseError:
@@ -169,7 +166,8 @@ def _read_edits(config: Config, registry: HookRegistry, entries: list[Entry], ch
         if new.content_hash == old.content_hash:
             continue  # touched, or only read again because its stat was too recent to trust
         new = registry.pipe("content:loaded", new, config=config, subject=new.source.path)
-        if any(getattr(old, name) != getattr(new, name) for name in SAME_FIELDS):
+        shape = doc_shape(new)
+        if not shape or shape != doc_shape(old):
             return None
         edits.append((n, new))
     return edits

@@ -27,8 +27,8 @@ from sonicgen.store.files import RACY_NS
 class Signature:
     digest: str
     trusted: bool  # False when a file changed so recently that another change could hide in the same timestamp
-    files: dict[str, tuple[int, int]] | None = None  # path -> (size, mtime in ns), when asked for
-    racy: frozenset[str] = frozenset()  # with ``files``: those changed too recently to trust their stat next time
+    files: dict[str, tuple[int, int]]  # path -> (size, mtime in ns)
+    racy: frozenset[str]  # those changed too recently to trust their stat next time
 
 
 def _stats(root: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -56,29 +56,39 @@ def input_roots(config: Config) -> list[Path]:
     return sorted({p for p in dirs if not any(p.is_relative_to(d) and p != d for d in dirs)} | set(files))
 
 
-def input_signature(config: Config, *, files: bool = False) -> Signature:
-    """Stat every input; the digest changes whenever any of them does (or one appears or goes).
-    With ``files``, also each file's stat, to tell which changed since an earlier signature."""
+def input_signature(config: Config) -> Signature:
+    """Stat every input; the digest changes whenever any of them does (or one appears or goes),
+    and each file's stat tells which changed since an earlier signature."""
     started = time.time_ns()
     hasher = hashlib.blake2b(digest_size=16)
-    newest = 0
     stats: dict[str, tuple[int, int]] = {}
     for root in input_roots(config):
         for path, st in _stats(root):
             hasher.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
-            newest = max(newest, st.st_mtime_ns)
-            if files:
-                stats[path] = (st.st_size, st.st_mtime_ns)
-    if not files:
-        return Signature(hasher.hexdigest(), newest < started - RACY_NS)
+            stats[path] = (st.st_size, st.st_mtime_ns)
     racy = frozenset(path for path, (_, mtime) in stats.items() if mtime >= started - RACY_NS)
     return Signature(hasher.hexdigest(), not racy, stats, racy)
 
 
+def others_digest(signature: Signature, config: Config, entries: Iterable[Entry]) -> tuple[str, bool]:
+    """A digest of the stat of every input file but the entry files (of ``files`` collections) in
+    ``entries``; and whether those stats can be trusted."""
+    root = f"{config.root}/"
+    collections = config.site.collections
+    own = {root + entry.source.path for entry in entries if collections[entry.collection].source == "files"}
+    hasher = hashlib.blake2b(digest_size=16)
+    trusted = True
+    for path, (size, mtime) in signature.files.items():
+        if path not in own:
+            hasher.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+            trusted = trusted and path not in signature.racy
+    return hasher.hexdigest(), trusted
+
+
 def changed_files(before: Signature, now: Signature) -> set[str]:
-    """Files that appeared, went or changed between two signatures taken with ``files``; a file whose
-    stat could not be trusted before counts as changed."""
-    old, new = before.files or {}, now.files or {}
+    """Files that appeared, went or changed between two signatures; a file whose stat could not be
+    trusted before counts as changed."""
+    old, new = before.files, now.files
     return {path for path, stat in new.items() if old.get(path) != stat} | (old.keys() - new.keys()) | (before.racy & new.keys())
 
 

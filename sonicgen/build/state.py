@@ -68,6 +68,11 @@ MIGRATIONS = (
             "CREATE TABLE render_values (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
         ),
     ),
+    Migration(
+        "0005_doc_shapes",
+        "each doc's shape (its entry but the body) as the last build saw it, to tell an edit of bodies alone",
+        ("ALTER TABLE docs ADD COLUMN shape TEXT NOT NULL DEFAULT ''",),
+    ),
 )
 
 
