@@ -14,9 +14,7 @@ import pytest
 from conftest import age_sources, post, run, tree_digest
 from test_resident import BEYOND_A_BODY, COLLECTOR, EAGER_WORDS, POSTS, bravo, clean_build, edit
 
-from sonicgen.build import BuildOptions
 from sonicgen.build import rendering as rendering_module
-from sonicgen.build.resident import ResidentBuild
 
 
 @pytest.fixture
@@ -73,9 +71,6 @@ def test_a_body_edit_takes_the_definitions_from_the_build_state(built, fingerpri
 BEYOND = {
     **BEYOND_A_BODY,
     "data file": lambda site: edit(site, "content/_data/menu.yaml", "- Home\n"),
-    "a date's offset alone": lambda site: edit(
-        site, "content/posts/b.md", post("Bravo", date="2024-01-02T11:00:00+01:00", tags=["x"], body="Second body.")
-    ),
 }
 
 
@@ -120,15 +115,4 @@ def test_a_plugin_handling_site_collected_makes_every_output_fingerprinted(built
     edit(site, "content/posts/b.md", bravo(body="Second body, edited."))
     build(site)
     assert len(fingerprinted) == 1
-    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
-
-
-def test_a_resident_build_takes_a_date_offset_edit_through_the_planner(built, tmp_path):
-    """The same instant at another offset is an equal datetime, yet shows differently."""
-    site = built()
-    builds = ResidentBuild(site / "site.yaml", BuildOptions(jobs=1))
-    builds.build()
-    BEYOND["a date's offset alone"](site)
-    builds.build()
-    assert builds.body_edits == 0
     assert tree_digest(site / "dist") == clean_build(site, tmp_path)

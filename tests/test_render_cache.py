@@ -6,7 +6,7 @@ import re
 import shutil
 import sqlite3
 
-from conftest import BASIC_CONFIG, post, run, tree_digest
+from conftest import BASIC_CONFIG, age_sources, post, run, tree_digest
 
 
 def counts(output: str) -> tuple[int, int]:
@@ -103,6 +103,26 @@ def test_damaged_pages_inside_the_state_database_only_cost_the_cache(make_site):
     assert "building without the render cache" in result.output and "Traceback" not in result.output
     assert counts(result.output) == (0, 0)  # no cache, as when the file is not a database at all
     assert tree_digest(site / "dist") == first
+
+
+def test_a_scheduled_time_that_is_not_a_time_makes_the_next_build_plan_again(make_site):
+    """The build state is a cache: a value in it that makes no sense costs time, never the build."""
+    site = site_with_posts(make_site)
+    age_sources(site)
+    build(site)
+    state = site / ".sonicgen/state.db"
+    with sqlite3.connect(state) as conn:
+        conn.execute("UPDATE meta SET value = 'soon' WHERE name = 'next_change'")
+    result = run(site, "build", "-v")  # nothing changed, but it cannot tell whether a post came due
+    assert result.exit_code == 0 and "Nothing to do" not in result.output, result.output
+    with sqlite3.connect(state) as conn:
+        conn.execute("UPDATE meta SET value = 'soon' WHERE name = 'next_change'")
+    page = site / "content/posts/p0.md"
+    page.write_text(page.read_text("utf-8") + "\nMore.\n", "utf-8")
+    age_sources(site)
+    result = run(site, "build", "-v")  # a body edit: every definition is fingerprinted again
+    assert result.exit_code == 0, result.output
+    assert "More." in (site / "dist/posts/2024/p0/index.html").read_text("utf-8")
 
 
 def test_listings_show_summaries_without_whole_renderings(make_site):

@@ -184,6 +184,10 @@ BEYOND_A_BODY: dict[str, Callable[[Path], object]] = {
     "deleted post": lambda site: ((site / "content/posts/a.md").unlink(), age_sources(site)),
     "template": lambda site: edit(site, "templates/entry.html", ENTRY_TEMPLATE),
     "site.yaml": lambda site: edit(site, "site.yaml", (site / "site.yaml").read_text("utf-8").replace("Test Site", "Other Site")),
+    # The same instant at another offset: an equal datetime, shown differently (the sitemap kept the old one).
+    "date offset": lambda site: edit(
+        site, "content/posts/b.md", post("Bravo", date="2024-01-02T11:00:00+01:00", tags=["x"], body="Second body.")
+    ),
 }
 
 

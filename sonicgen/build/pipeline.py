@@ -22,7 +22,7 @@ import msgspec
 from sonicgen.build.incremental import settings_fingerprint
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
-from sonicgen.build.signature import Signature, input_roots, input_signature
+from sonicgen.build.signature import Signature, input_roots, input_signature, is_due
 from sonicgen.build.sources import SourceMemory
 from sonicgen.build.state import open_state, state_path
 from sonicgen.config import Config, load_config
@@ -227,12 +227,11 @@ def _nothing_changed(run: Run) -> BuildResult | None:
         meta = dict(cache.conn.execute("SELECT name, value FROM meta").fetchall())
     except sqlite3.DatabaseError:
         return None
-    scheduled = meta.get("next_change")
     if (
         meta.get("inputs") != run.signature.digest
         or meta.get("settings") != run.settings
         or meta.get("manifest") != manifest_stat(run.out_dir)
-        or (scheduled and datetime.fromisoformat(scheduled) <= run.now)
+        or is_due(meta.get("next_change"), run.now)
         or "outcome" not in meta
     ):
         return None

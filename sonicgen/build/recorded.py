@@ -15,17 +15,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from datetime import datetime
 
 from sonicgen.build.incremental import doc_shape
 from sonicgen.build.pipeline import Run
 from sonicgen.build.plan import UNKNOWN
+from sonicgen.build.signature import is_due
 from sonicgen.content.facts import Memo, definition
 from sonicgen.content.graph import SiteGraph
 from sonicgen.content.outputs import Output, Page
+from sonicgen.hooks.registry import HookRegistry
 
 EDITED_DOCS = 64
 """Beyond this many docs with a new version, the build fingerprints every output: the shortcut is for edits."""
+
+
+def watches_the_site(others: HookRegistry) -> bool:
+    """Whether ``others`` (handlers of plugins other than the built-in ones) see the whole site or its
+    outputs: such a handler may keep state of its own or change what the built-in plugins made."""
+    return "site:collected" in others or "outputs:complete" in others
 
 
 def definable(by_path: Mapping[str, Output]) -> list[tuple[str, Output]]:
@@ -34,24 +41,20 @@ def definable(by_path: Mapping[str, Output]) -> list[tuple[str, Output]]:
 
 
 def recorded_definitions(
-    run: Run, others: tuple[str, bool], graph: SiteGraph, versions: Mapping[str, str], by_path: Mapping[str, Output], foreign: set[str]
+    run: Run, others: str, graph: SiteGraph, versions: Mapping[str, str], by_path: Mapping[str, Output], foreign: set[str]
 ) -> dict[str, str | None] | None:
     """Each definable output's definition, the built-in plugins' from the build state; None unless
-    the edits since the last good build were to entry bodies alone (see the module doc)."""
-    cache, plugins = run.cache, run.plugins
-    if cache is None or cache.damage is not None or run.options.clean:
+    the edits since the last good build were to entry bodies alone (see the module doc).
+    ``others`` is the digest of every input but the entries' files (:func:`~sonicgen.build.signature.others_digest`)."""
+    cache = run.cache
+    if cache is None or cache.damage is not None or run.options.clean or not others or watches_the_site(run.plugins.others()):
         return None
-    builtin = plugins.builtin_names()
-    others_handlers = plugins.registry.only(lambda handler: handler.plugin not in builtin)
-    if "site:collected" in others_handlers or "outputs:complete" in others_handlers:
-        return None  # a handler may change what the built-in plugins made, after reading the bodies
     try:
         names = ("settings", "others", "next_change")
         meta = dict(cache.conn.execute("SELECT name, value FROM meta WHERE name IN (?, ?, ?)", names).fetchall())
-        scheduled = meta.get("next_change")
-        if meta.get("settings") != run.settings or meta.get("others") != others[0]:
+        if meta.get("settings") != run.settings or meta.get("others") != others:
             return None
-        if scheduled and datetime.fromisoformat(scheduled) <= run.now:
+        if is_due(meta.get("next_change"), run.now):
             return None  # a scheduled post is due, or an expiry: what is published changes
         stored = {doc: (version, shape) for doc, version, shape in cache.conn.execute("SELECT id, version, shape FROM docs")}
         if stored.keys() != versions.keys():

@@ -389,7 +389,7 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
         meta = {
             "settings": run.settings,
             "inputs": run.signature.digest if run.signature.trusted else "",
-            "others": _trusted(others_digest(run.signature, config, site.entries)),
+            "others": others_digest(run.signature, config, site.entries),
             "next_change": next_change(site.entries, run.now, future=options.future),
             "manifest": manifest_stat(run.out_dir),
             "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
@@ -404,10 +404,6 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
     if run.keep is not None:
         run.keep(Kept(run, site, result, meta))
     return result
-
-
-def _trusted(digest: tuple[str, bool]) -> str:
-    return digest[0] if digest[1] else ""
 
 
 def doc_shapes(graph: SiteGraph, doc_ids: Iterable[str]) -> dict[str, str]:

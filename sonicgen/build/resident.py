@@ -26,9 +26,10 @@ from sonicgen.build.incremental import doc_shape, doc_versions
 from sonicgen.build.pipeline import BuildOptions, BuildResult, build, fewer_collections, manifest_stat, nothing_to_do, open_render_cache
 from sonicgen.build.plan import plan_edits
 from sonicgen.build.progress import Progress, Silent
+from sonicgen.build.recorded import watches_the_site
 from sonicgen.build.render_cache import RenderCache
 from sonicgen.build.rendering import Kept, Site, body_renderers, checked_outputs, doc_shapes, finish, outputs_by_path, resolver
-from sonicgen.build.signature import changed_files, input_signature
+from sonicgen.build.signature import changed_files, input_signature, is_due
 from sonicgen.config import Config
 from sonicgen.content.facts import Facts, Memo, definition
 from sonicgen.content.graph import SummaryFn
@@ -93,12 +94,10 @@ def _body_edits(kept: Kept, progress: Progress, summaries: dict[str, str]) -> Bu
     config, registry = before.config, before.plugins.registry
     started = time.perf_counter()
     now = before.options.now or datetime.now(UTC)
-    scheduled = kept.meta.get("next_change")
-    builtin = before.plugins.builtin_names()
-    others = registry.only(lambda handler: handler.plugin not in builtin)
-    if not kept.meta or (scheduled and datetime.fromisoformat(scheduled) <= now):
+    others = before.plugins.others()
+    if not kept.meta or is_due(kept.meta.get("next_change"), now):
         return None
-    if "site:collected" in others or "outputs:complete" in others:
+    if watches_the_site(others):
         return None  # a handler may keep state of its own, or see the outputs as they were
     signature = input_signature(config)
     changed = changed_files(before.signature, signature)

@@ -61,29 +61,26 @@ def input_signature(config: Config) -> Signature:
     """Stat every input; the digest changes whenever any of them does (or one appears or goes),
     and each file's stat tells which changed since an earlier signature."""
     started = time.time_ns()
-    hasher = hashlib.blake2b(digest_size=16)
-    stats: dict[str, tuple[int, int]] = {}
-    for root in input_roots(config):
-        for path, st in _stats(root):
-            hasher.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
-            stats[path] = (st.st_size, st.st_mtime_ns)
+    stats = {path: (st.st_size, st.st_mtime_ns) for root in input_roots(config) for path, st in _stats(root)}
     racy = frozenset(path for path, (_, mtime) in stats.items() if mtime >= started - RACY_NS)
-    return Signature(hasher.hexdigest(), not racy, stats, racy)
+    return Signature(_digest(stats.items()), not racy, stats, racy)
 
 
-def others_digest(signature: Signature, config: Config, entries: Iterable[Entry]) -> tuple[str, bool]:
+def _digest(stats: Iterable[tuple[str, tuple[int, int]]]) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for path, (size, mtime) in stats:
+        hasher.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+    return hasher.hexdigest()
+
+
+def others_digest(signature: Signature, config: Config, entries: Iterable[Entry]) -> str:
     """A digest of the stat of every input file but the entry files (of ``files`` collections) in
-    ``entries``; and whether those stats can be trusted."""
+    ``entries``; "" when one of those stats is too recent to trust."""
     root = f"{config.root}/"
     collections = config.site.collections
     own = {root + entry.source.path for entry in entries if collections[entry.collection].source == "files"}
-    hasher = hashlib.blake2b(digest_size=16)
-    trusted = True
-    for path, (size, mtime) in signature.files.items():
-        if path not in own:
-            hasher.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
-            trusted = trusted and path not in signature.racy
-    return hasher.hexdigest(), trusted
+    others = [(path, stat) for path, stat in signature.files.items() if path not in own]
+    return "" if any(path in signature.racy for path, _ in others) else _digest(others)
 
 
 def changed_files(before: Signature, now: Signature) -> set[str]:
@@ -91,6 +88,16 @@ def changed_files(before: Signature, now: Signature) -> set[str]:
     trusted before counts as changed."""
     old, new = before.files, now.files
     return {path for path, stat in new.items() if old.get(path) != stat} | (old.keys() - new.keys()) | (before.racy & new.keys())
+
+
+def is_due(scheduled: str | None, now: datetime) -> bool:
+    """Whether the time a build recorded as ``next_change`` has come; a value that is not a time counts as come."""
+    if not scheduled:
+        return False
+    try:
+        return datetime.fromisoformat(scheduled) <= now
+    except (ValueError, TypeError):
+        return True
 
 
 def next_change(entries: Iterable[Entry], now: datetime, *, future: bool) -> str:

@@ -66,6 +66,11 @@ class SitePlugins:
         """Names of the built-in plugins, whose outputs sonicgen knows to read bodies only when they are written."""
         return {loaded.plugin.name for loaded in self.plugins if loaded.kind == "built-in"}
 
+    def others(self) -> HookRegistry:
+        """The handlers of every plugin but the built-in ones: what sonicgen cannot know the reads of."""
+        builtin = self.builtin_names()
+        return self.registry.only(lambda handler: handler.plugin not in builtin)
+
 
 @dataclass
 class _Setting:
