@@ -6,6 +6,7 @@ did ever shows a traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -304,4 +305,10 @@ cli.add_command(migrate_command(_run, _config_option))
 
 
 def main() -> None:
-    cli(prog_name="sonicgen")
+    try:
+        cli(prog_name="sonicgen")
+    finally:
+        # The process ends here. A build leaves its site graph as cyclic garbage, and the collector's
+        # last pass at exit walked and freed it: 0.05 s of a one-post rebuild of 10,000 pages.
+        # Frozen, it goes with the process; output is flushed and exit handlers run as always.
+        gc.freeze()
