@@ -7,14 +7,16 @@ clean build's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import age_sources, post, run, tree_digest
-from test_resident import BEYOND_A_BODY, COLLECTOR, EAGER_WORDS, POSTS, bravo, clean_build, edit
+from test_resident import BEYOND_A_BODY, COLLECTOR, EAGER_WORDS, POSTS, STOP_FLAG, bravo, clean_build, edit
 
 from sonicgen.build import rendering as rendering_module
+from sonicgen.build.plan import plan_build
 
 
 @pytest.fixture
@@ -115,4 +117,47 @@ def test_a_plugin_handling_site_collected_makes_every_output_fingerprinted(built
     edit(site, "content/posts/b.md", bravo(body="Second body, edited."))
     build(site)
     assert len(fingerprinted) == 1
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+LENGTHS = """
+from functools import partial
+from sonicgen import Plugin
+from sonicgen.content.outputs import File
+
+def text(lengths):
+    return " ".join(map(str, lengths))
+
+def setup(ctx):
+    def outputs(site):  # the word counts are in the definition: a body edit defines the file anew
+        lengths = tuple(len(doc.entry.body.split()) for doc in site.collections["posts"].docs)
+        return [File("/lengths.txt", partial(text, lengths), "lengths plugin")]
+    ctx.hook("site:outputs", outputs)
+
+plugin = Plugin(name="lengths", version="1.0.0", setup=setup)
+"""
+
+
+def test_the_plan_after_body_edits_looks_only_at_the_edited_docs(built, fingerprinted, monkeypatch, tmp_path):
+    site = built({"plugins/lengths.py": LENGTHS, "plugins/flag.py": STOP_FLAG})
+    planned_in_full: list[int] = []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        planned_in_full.append(1)
+        return plan_build(*args, **kwargs)
+
+    monkeypatch.setattr(rendering_module, "plan_build", counted)
+    manifest = site / "dist/.sonicgen-manifest.json"
+    listed = json.loads(manifest.read_text("utf-8"))
+    del listed["files"]["posts/2024/a/index.html"]  # the output no longer holds it, as far as sonicgen knows
+    manifest.write_text(json.dumps(listed), "utf-8")
+    fingerprinted.clear()
+    edit(site, "content/posts/b.md", bravo(body="Second body has five words."))
+    output = build(site)
+    assert fingerprinted == [] and planned_in_full == []
+    assert "the body of posts/b changed (e.g. " in output
+    assert "lengths.txt: its route, templates or context changed" in output
+    assert "flag.txt: made by a function sonicgen cannot fingerprint" in output
+    assert "posts/2024/a/index.html: its file is missing from the output" in output
+    assert (site / "dist/lengths.txt").read_text("utf-8") == "2 5 2"
     assert tree_digest(site / "dist") == clean_build(site, tmp_path)

@@ -19,6 +19,8 @@ from sonicgen.build.state import as_json, decode_deps, encode_fact
 Resolve = Callable[[str], str | None]
 """The current fact of a key; None when it cannot be known."""
 
+UNFINGERPRINTED = "made by a function sonicgen cannot fingerprint"
+
 UNKNOWN = "?"
 """Stored for a fact that cannot be known: it never equals a current fact, so its readers always re-render."""
 
@@ -70,17 +72,22 @@ def plan_build(
         if path not in paths:
             continue
         recorded.add(path)
-        definition = paths[path]
-        if definition is None:
-            plan.stale[path] = "made by a function sonicgen cannot fingerprint"
-        elif definition != before:
-            plan.stale[path] = "its route, templates or context changed"
-        elif not present(path):
-            plan.stale[path] = "its file is missing from the output"
-        elif path in stale_readers:
-            plan.stale[path] = stale_readers[path]
+        why = _unread_reason(paths[path], paths[path] != before, present(path)) or stale_readers.get(path)
+        if why is not None:
+            plan.stale[path] = why
     plan.stale.update((path, "new") for path in paths if path not in recorded)
     return plan
+
+
+def _unread_reason(definition: str | None, redefined: bool, present: bool) -> str | None:
+    """Why an output renders whatever it read, if it must."""
+    if definition is None:
+        return UNFINGERPRINTED
+    if redefined:
+        return "its route, templates or context changed"
+    if not present:
+        return "its file is missing from the output"
+    return None
 
 
 def plan_edits(conn: sqlite3.Connection, versions: Mapping[str, str], resolve: Resolve) -> Plan:
@@ -90,6 +97,28 @@ def plan_edits(conn: sqlite3.Connection, versions: Mapping[str, str], resolve: R
     for doc in versions:
         _compare(plan, conn.execute("SELECT key, value FROM facts WHERE doc = ?", (doc,)), resolve)
     plan.stale.update(_readers(conn, plan.changed))
+    return plan
+
+
+def plan_recorded(
+    conn: sqlite3.Connection,
+    edited: Mapping[str, str],
+    paths: Mapping[str, str | None],
+    redefined: Iterable[str],
+    resolve: Resolve,
+    present: Callable[[str], bool],
+) -> Plan:
+    """The plan when ``paths`` (each output's definition) came from the build state, which holds only when
+    entry bodies alone changed (:mod:`sonicgen.build.recorded`): no fact but the ``edited`` docs' can differ
+    (every other fact is of the entries but their bodies, the settings, or an input whose stat is the
+    same), so :func:`plan_edits` finds the readers; outputs that cannot be fingerprinted, that another
+    plugin defines anew (``redefined``) or whose file is gone render as :func:`plan_build` would have them."""
+    plan = plan_edits(conn, edited, resolve)
+    again = set(redefined)
+    for path, definition in paths.items():
+        why = _unread_reason(definition, path in again, present(path))
+        if why is not None:
+            plan.stale[path] = why
     return plan
 
 

@@ -9,16 +9,22 @@ for every doc whose version changed (:func:`~sonicgen.build.incremental.doc_shap
 output the built-in plugins make is defined as that build recorded it.  Outputs of other
 plugins are fingerprinted as always: they may read the bodies.  Anything else, or any doubt,
 and the build fingerprints every output.
+
+The same conditions leave every fact as it was but those of the edited docs, so the plan
+compares only theirs and finds their readers (:func:`~sonicgen.build.plan.plan_recorded`):
+comparing the 20,000 facts of the graph and visiting every output took 0.12 s more of a
+one-post rebuild of 10,000 pages.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sonicgen.build.incremental import doc_shape
 from sonicgen.build.pipeline import Run
-from sonicgen.build.plan import UNKNOWN
+from sonicgen.build.plan import UNKNOWN, Plan, Resolve, plan_recorded
 from sonicgen.build.signature import is_due
 from sonicgen.content.facts import Memo, definition
 from sonicgen.content.graph import SiteGraph
@@ -40,9 +46,21 @@ def definable(by_path: Mapping[str, Output]) -> list[tuple[str, Output]]:
     return [(path, o) for path, o in by_path.items() if isinstance(o, Page) or callable(o.data)]
 
 
+@dataclass
+class Recorded:
+    """Output definitions from the build state, and what the plan needs besides them."""
+
+    definitions: dict[str, str | None]  # each definable output's definition (None: cannot be fingerprinted)
+    edited: dict[str, str]  # doc id -> version, for each doc edited since the last good build
+    redefined: list[str]  # outputs of other plugins whose definition is not the recorded one
+
+    def plan(self, conn: sqlite3.Connection, resolve: Resolve, present: Callable[[str], bool]) -> Plan:
+        return plan_recorded(conn, self.edited, self.definitions, self.redefined, resolve, present)
+
+
 def recorded_definitions(
     run: Run, others: str, graph: SiteGraph, versions: Mapping[str, str], by_path: Mapping[str, Output], foreign: set[str]
-) -> dict[str, str | None] | None:
+) -> Recorded | None:
     """Each definable output's definition, the built-in plugins' from the build state; None unless
     the edits since the last good build were to entry bodies alone (see the module doc).
     ``others`` is the digest of every input but the entries' files (:func:`~sonicgen.build.signature.others_digest`)."""
@@ -59,7 +77,7 @@ def recorded_definitions(
         stored = {doc: (version, shape) for doc, version, shape in cache.conn.execute("SELECT id, version, shape FROM docs")}
         if stored.keys() != versions.keys():
             return None
-        edited = [doc for doc, version in versions.items() if stored[doc][0] != version]
+        edited = {doc: version for doc, version in versions.items() if stored[doc][0] != version}
         if len(edited) > EDITED_DOCS:
             return None
         for doc_id in edited:
@@ -74,7 +92,9 @@ def recorded_definitions(
     if recorded.keys() != {path for path, _ in outputs}:
         return None
     memo: Memo = {}
-    return {
+    definitions = {
         path: definition(output, memo) if path in foreign else None if recorded[path] == UNKNOWN else recorded[path]
         for path, output in outputs
     }
+    redefined = [path for path in foreign if path in definitions and definitions[path] != recorded[path]]
+    return Recorded(definitions, edited, redefined)

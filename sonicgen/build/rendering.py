@@ -23,7 +23,7 @@ from sonicgen.build.pipeline import BuildOptions, BuildResult, Outcome, Run, cac
 from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
 from sonicgen.build.progress import Progress
 from sonicgen.build.record import Reads, record_build
-from sonicgen.build.recorded import definable, recorded_definitions
+from sonicgen.build.recorded import Recorded, definable, recorded_definitions
 from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
 from sonicgen.build.signature import next_change, others_digest
 from sonicgen.config import Config
@@ -325,9 +325,8 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
     renderer_fp = cache.fingerprint if cache is not None else renderer_fingerprint(config, plugins)
     versions = doc_versions(graph.docs(), renderer_fp, config)
     inputs = others_digest(run.signature, config, entries)
-    planned = recorded_definitions(run, inputs, graph, versions, by_path, foreign_paths)
-    if planned is None:
-        planned = _definitions(by_path, options.jobs or available_cores())
+    recorded = recorded_definitions(run, inputs, graph, versions, by_path, foreign_paths)
+    planned = recorded.definitions if recorded is not None else _definitions(by_path, options.jobs or available_cores())
     site = Site(entries, graph, by_path, planned, foreign_paths, env, assets, renderer, markdown)
     resolve = resolver(Facts(graph, cache.key if cache is not None else Entry.body_digest), env, assets, renderer_fp)
 
@@ -338,7 +337,7 @@ def render_site(run: Run, markdown: MarkdownRenderer, entries: list[Entry], data
             _render_bodies([doc for doc in docs if doc is not None], cache, markdown, run)
 
     writer = OutputWriter(run.out_dir, clean=options.clean)
-    plan = _plan(cache, run.settings, options, writer, planned, versions, resolve, prepare)
+    plan = _plan(cache, run.settings, options, writer, planned, versions, resolve, prepare, recorded)
     if plan.fresh:
         plan.versions = versions
     plan.shapes = doc_shapes(graph, plan.versions)
@@ -436,19 +435,23 @@ def _plan(
     versions: Mapping[str, str],
     resolve: Resolve,
     prepare: Callable[[list[str]], object],
+    recorded: Recorded | None,
 ) -> Plan:
-    """What to render: everything without usable build state, else only what is stale."""
+    """What to render: everything without usable build state, else only what is stale (found from the
+    edited docs alone when the definitions came from the build state)."""
     if cache is None or cache.damage is not None:
         return full_plan(planned, "no build state")
     if options.clean:
         return full_plan(planned, "--clean")
     try:
-        recorded = cache.conn.execute("SELECT value FROM meta WHERE name = 'settings'").fetchone()
-        if recorded is None or not writer.previous:
+        last = cache.conn.execute("SELECT value FROM meta WHERE name = 'settings'").fetchone()
+        if last is None or not writer.previous:
             return full_plan(planned, "first build")
-        if recorded[0] != settings:
+        if last[0] != settings:
             return full_plan(planned, "sonicgen, plugins, build options or site.yaml settings changed")
         # The manifest says what the output holds: a file deleted behind sonicgen's back comes back with --clean.
+        if recorded is not None:
+            return recorded.plan(cache.conn, resolve, writer.previous.__contains__)
         return plan_build(cache.conn, planned, versions, resolve, writer.previous.__contains__, prepare)
     except sqlite3.DatabaseError as exc:
         cache.damage = str(exc)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sonicgen.build.incremental import doc_shape, doc_versions
 from sonicgen.build.pipeline import BuildOptions, BuildResult, build, fewer_collections, manifest_stat, nothing_to_do, open_render_cache
-from sonicgen.build.plan import plan_edits
+from sonicgen.build.plan import UNFINGERPRINTED, plan_edits
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.recorded import watches_the_site
 from sonicgen.build.render_cache import RenderCache
@@ -39,8 +39,6 @@ from sonicgen.errors import BuildError, PluginError, Problems
 from sonicgen.hooks.registry import HookRegistry
 from sonicgen.output.writer import OutputWriter
 from sonicgen.sources.files import read_entry
-
-UNFINGERPRINTED = "made by a function sonicgen cannot fingerprint"
 
 
 class ResidentBuild:
