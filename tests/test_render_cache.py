@@ -8,6 +8,8 @@ import sqlite3
 
 from conftest import BASIC_CONFIG, age_sources, post, run, tree_digest
 
+from sonicgen.content import markup
+
 
 def counts(output: str) -> tuple[int, int]:
     match = re.search(r"Markdown: (\d+) rendered, (\d+) from the cache", output)
@@ -73,6 +75,63 @@ def test_renderings_no_full_build_uses_are_pruned(make_site):
     build(site, "--clean")
     with sqlite3.connect(site / ".sonicgen/state.db") as conn:
         assert conn.execute("SELECT count(*) FROM render_cache").fetchone()[0] == 3
+
+
+def highlighted_code(site) -> list[str]:
+    """The code blocks whose highlighting the build state holds, as their HTML."""
+    with sqlite3.connect(site / ".sonicgen/state.db") as conn:
+        return sorted(html for (html,) in conn.execute("SELECT html FROM highlights"))
+
+
+def number(n: int) -> str:
+    return f'<span class="mi">{n}</span>'
+
+
+def test_an_edited_body_highlights_only_the_code_blocks_it_did_not_have(make_site, monkeypatch):
+    site = site_with_posts(make_site)
+    build(site)
+    assert [block for block in highlighted_code(site) if number(2) in block] != []
+    pygments_calls: list[str] = []
+    highlight = markup.pygments_highlight
+    monkeypatch.setattr(markup, "pygments_highlight", lambda code, *rest: pygments_calls.append(code) or highlight(code, *rest))
+    markup.highlight_code.cache_clear()  # as in a new process: only the build state remembers
+    edited = "Edited prose.\n\n```python\nx = 2\n```\n\n```python\ny = 3\n```\n"
+    (site / "content/posts/p2.md").write_text(post("P2", body=edited))
+    assert build(site) == (1, 3)
+    assert pygments_calls == ["y = 3\n"]
+    page = (site / "dist/posts/2024/p2/index.html").read_text()
+    assert number(2) in page and number(3) in page and "Edited prose." in page
+    edited_build = tree_digest(site / "dist")
+    shutil.rmtree(site / ".sonicgen")
+    markup.highlight_code.cache_clear()
+    build(site)
+    assert tree_digest(site / "dist") == edited_build
+
+
+def test_a_changed_markdown_setting_renders_every_body_again_but_highlights_no_code(make_site, monkeypatch):
+    site = site_with_posts(make_site)
+    build(site)
+    pygments_calls: list[str] = []
+    monkeypatch.setattr(markup, "pygments_highlight", lambda code, *rest: pygments_calls.append(code) or "")
+    markup.highlight_code.cache_clear()
+    (site / "site.yaml").write_text(BASIC_CONFIG + "markdown:\n  typographer: true\n")
+    assert build(site) == (4, 0)
+    assert pygments_calls == []
+    assert number(3) in (site / "dist/posts/2024/p3/index.html").read_text()
+
+
+def test_highlighted_code_no_rendering_holds_is_pruned(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    assert len(highlighted_code(site)) == 4
+    (site / "content/posts/p3.md").unlink()
+    (site / "content/posts/p2.md").write_text(post("P2", body="```python\nx = 22\n```\n"))
+    build(site)
+    assert len(highlighted_code(site)) == 5  # an incremental build renders on demand: it cannot tell what is unused
+    build(site, "--clean")
+    blocks = highlighted_code(site)
+    assert len(blocks) == 3 and any(number(22) in block for block in blocks), blocks
+    assert not any(number(2) in block or number(3) in block for block in blocks), blocks
 
 
 def test_a_damaged_state_database_only_costs_the_cache(make_site):

@@ -158,7 +158,7 @@ def _prerender(docs: list[Doc], jobs: int, cache: RenderCache, render: Callable[
             for n in parts[index]:
                 entry = docs[n]._entry
                 key = cache.key(entry)
-                cache.keep(key, render(entry.body))
+                cache.make(key, render, entry.body)
                 keys.append(key)
         except PluginError as exc:  # a markdown:highlight handler failed
             return _plugin_failure(exc, root)

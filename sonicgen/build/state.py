@@ -73,6 +73,15 @@ MIGRATIONS = (
         "each doc's shape (its entry but the body) as the last build saw it, to tell an edit of bodies alone",
         ("ALTER TABLE docs ADD COLUMN shape TEXT NOT NULL DEFAULT ''",),
     ),
+    Migration(
+        "0006_highlights",
+        "highlighted code blocks by language and content, and which of them each rendering holds, so an edited"
+        " body highlights only the blocks it did not have before",
+        (
+            "ALTER TABLE render_cache ADD COLUMN code TEXT NOT NULL DEFAULT '[]'",
+            "CREATE TABLE highlights (key TEXT PRIMARY KEY, html TEXT NOT NULL)",
+        ),
+    ),
 )
 
 

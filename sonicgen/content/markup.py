@@ -22,7 +22,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from sonicgen.config.schema import MarkdownConfig
-from sonicgen.content.rendered import Rendered, TocItem
+from sonicgen.content.rendered import Rendered, TocItem, code_blocks
 from sonicgen.content.urls import slugify
 
 MORE_MARKER = "<!--more-->"
@@ -118,7 +118,11 @@ def create_markdown(config: MarkdownConfig, base_path: str = "/", highlighter: H
         custom = highlighter(code, lang, attrs) if highlighter else None
         if custom is not None:
             return custom
-        return highlight_code(code, lang.strip().lower()) if config.highlight and lang else ""
+        if not (config.highlight and lang):
+            return ""
+        cache = code_blocks.get()
+        lang = lang.strip().lower()
+        return cache(code, lang, highlight_code) if cache is not None else highlight_code(code, lang)
 
     md.options["highlight"] = highlight
     return md

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 _TAG = re.compile(r"<[^>]+>")
+
+Highlight = Callable[[str, str], str]
+
+code_blocks: ContextVar[Callable[[str, str, Highlight], str] | None] = ContextVar("code_blocks", default=None)
+"""What highlights the fenced code of the body being rendered, given the code, its language and
+Pygments (:func:`~sonicgen.content.markup.highlight_code`): the build sets its cache of highlighted
+blocks here while it renders a body, so an edited body highlights only the blocks it did not have."""
 
 
 @dataclass(frozen=True, slots=True)
