@@ -37,7 +37,7 @@ from sonicgen.build.state import as_json
 from sonicgen.config import Config
 from sonicgen.content.graph import Doc
 from sonicgen.content.models import Entry
-from sonicgen.content.rendered import Rendered, code_blocks
+from sonicgen.content.rendered import Highlight, Rendered, code_blocks
 from sonicgen.db.connect import open_db, retry_busy, write_transaction
 from sonicgen.hooks.loader import SitePlugins
 
@@ -183,7 +183,7 @@ class RenderCache:
     def _code_fingerprint(self) -> str:
         return f"sonicgen {__version__}\npygments {version('pygments')}"
 
-    def _highlight(self, blocks: list[str], code: str, lang: str, highlight: Callable[[str, str], str]) -> str:
+    def _highlight(self, blocks: list[str], code: str, lang: str, highlight: Highlight) -> str:
         """One code block of the body being made, from the build state if a rendering held it, else
         from ``highlight`` (Pygments); ``blocks`` collects the keys the rendering holds."""
         key = hashlib.sha256(f"{self._code_fingerprint}\n{lang}\n{code}".encode()).hexdigest()
