@@ -134,6 +134,19 @@ def test_highlighted_code_no_rendering_holds_is_pruned(make_site):
     assert not any(number(2) in block or number(3) in block for block in blocks), blocks
 
 
+def test_a_build_state_from_before_highlighted_code_keeps_its_renderings(make_site):
+    site = site_with_posts(make_site)
+    build(site)
+    with sqlite3.connect(site / ".sonicgen/state.db") as conn:  # the state as the release before left it
+        conn.execute("DROP TABLE highlights")
+        conn.execute("ALTER TABLE render_cache DROP COLUMN code")
+        conn.execute("DELETE FROM _migrations WHERE id = '0006_highlights'")
+    assert build(site, "--clean") == (0, 4)
+    (site / "content/posts/p2.md").write_text(post("P2", body="Edited.\n\n```python\nx = 2\n```\n"))
+    assert build(site) == (1, 3)
+    assert len(highlighted_code(site)) == 1 and number(2) in highlighted_code(site)[0]
+
+
 def test_a_damaged_state_database_only_costs_the_cache(make_site):
     site = site_with_posts(make_site)
     build(site)
