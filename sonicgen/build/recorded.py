@@ -19,12 +19,12 @@ one-post rebuild of 10,000 pages.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sonicgen.build.incremental import doc_shape
 from sonicgen.build.pipeline import Run
-from sonicgen.build.plan import UNKNOWN, Plan, Resolve, plan_recorded
+from sonicgen.build.plan import UNKNOWN
 from sonicgen.build.signature import is_due
 from sonicgen.content.facts import Memo, definition
 from sonicgen.content.graph import SiteGraph
@@ -53,9 +53,6 @@ class Recorded:
     definitions: dict[str, str | None]  # each definable output's definition (None: cannot be fingerprinted)
     edited: dict[str, str]  # doc id -> version, for each doc edited since the last good build
     redefined: list[str]  # outputs of other plugins whose definition is not the recorded one
-
-    def plan(self, conn: sqlite3.Connection, resolve: Resolve, present: Callable[[str], bool]) -> Plan:
-        return plan_recorded(conn, self.edited, self.definitions, self.redefined, resolve, present)
 
 
 def recorded_definitions(

@@ -87,7 +87,6 @@ class RenderCache:
         self.damage: str | None = None  # set when the database fails: the build goes on without it
         self._pending: list[tuple[str, Rendered, list[str]]] = []
         self._pending_code: list[tuple[str, str]] = []
-        self._code_stored = bool(conn.execute("SELECT EXISTS (SELECT 1 FROM highlights)").fetchone()[0])
         self._connections = {os.getpid(): conn}
 
     @property
@@ -182,6 +181,16 @@ class RenderCache:
     @cached_property
     def _code_fingerprint(self) -> str:
         return f"sonicgen {__version__}\npygments {version('pygments')}"
+
+    @cached_property
+    def _code_stored(self) -> bool:
+        """Whether the state holds any block (a first build only adds them): asked on a process's first
+        block, not by every build (one with nothing to render never highlights)."""
+        try:
+            return bool(self._connection().execute("SELECT EXISTS (SELECT 1 FROM highlights)").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            self.damage = str(exc)
+            return False
 
     def _highlight(self, blocks: list[str], code: str, lang: str, highlight: Highlight) -> str:
         """One code block of the body being made, from the build state if a rendering held it, else

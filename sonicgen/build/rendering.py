@@ -20,7 +20,7 @@ from jinja2 import Environment
 
 from sonicgen.build.incremental import doc_shape, doc_versions
 from sonicgen.build.pipeline import BuildOptions, BuildResult, Outcome, Run, cache_warning, fail, manifest_stat
-from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build
+from sonicgen.build.plan import Plan, Resolve, full_plan, plan_build, plan_recorded
 from sonicgen.build.progress import Progress
 from sonicgen.build.record import Reads, record_build
 from sonicgen.build.recorded import Recorded, definable, recorded_definitions
@@ -451,7 +451,7 @@ def _plan(
             return full_plan(planned, "sonicgen, plugins, build options or site.yaml settings changed")
         # The manifest says what the output holds: a file deleted behind sonicgen's back comes back with --clean.
         if recorded is not None:
-            return recorded.plan(cache.conn, resolve, writer.previous.__contains__)
+            return plan_recorded(cache.conn, recorded.edited, planned, recorded.redefined, resolve, writer.previous.__contains__)
         return plan_build(cache.conn, planned, versions, resolve, writer.previous.__contains__, prepare)
     except sqlite3.DatabaseError as exc:
         cache.damage = str(exc)
