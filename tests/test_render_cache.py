@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+from collections import Counter
 
 from conftest import BASIC_CONFIG, age_sources, post, run, tree_digest
 
+from sonicgen.build.render_cache import RenderCache
 from sonicgen.content import markup
 
 
@@ -211,3 +213,21 @@ def test_listings_show_summaries_without_whole_renderings(make_site):
     assert build(site) == (3, 1)
     listing = (site / "dist/posts/index.html").read_text()
     assert "P1 renamed" in listing and "Body 0 with <code>code</code>." in listing
+
+
+def test_a_build_fetches_each_rendering_and_summary_once(make_site, monkeypatch):
+    """Pages, lists, tag pages, feeds and the JSON API share one fetch of each body and of each summary."""
+    site = make_site({f"content/posts/p{n}.md": post(f"P{n}", tags=["a", "b"], body=f"Body {n}.\n\nMore {n}.\n") for n in range(6)})
+    build(site)
+    shutil.rmtree(site / "dist")  # every output renders again, every body comes from the state
+    fetched: Counter[tuple[str, str]] = Counter()
+    stored = RenderCache._stored
+
+    def counting(self: RenderCache, query: str, key: str) -> object:
+        fetched[query.split()[1], key] += 1
+        return stored(self, query, key)
+
+    monkeypatch.setattr(RenderCache, "_stored", counting)
+    assert build(site, "--jobs", "1") == (0, 6)
+    assert {what for what, _ in fetched} == {"value", "summary"}
+    assert max(fetched.values()) == 1, fetched.most_common(3)

@@ -355,6 +355,8 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
     else:  # membership, not a call per output: a one-post rebuild of a large site does little else
         items = [(path, o) for path, o in by_path.items() if path in stale or path not in planned]
         kept = [path for path in planned if path not in stale]
+    # A doc's page and its JSON document side by side: the second finds the body in the cache's memory.
+    items.sort(key=lambda item: item[1].source)
     for path in kept:
         writer.note(path, writer.previous[path], False)
     stale_pages = sum(1 for path, _ in items if path in planned)

@@ -505,17 +505,19 @@ class SiteGraph:
         return f"{origin[0]}://{host}{self.url(route)}"
 
     def release(self, read: Iterable[str]) -> None:
-        """Let go of the rendered bodies and summaries among ``read`` (recorded keys); they are rendered or fetched again when needed."""
+        """Let go of the rendered bodies among ``read`` (recorded keys); they are fetched again when needed.
+
+        Summaries stay: a few hundred bytes each, and the list, tag and JSON pages show each one
+        about eight times (fetched from the build state each time, that was 5 % of a build).
+        """
         for key in read:
-            if not key.startswith("d:") or not key.endswith((":body", ":summary")):
+            if not key.startswith("d:") or not key.endswith(":body"):
                 continue
             doc_id, _, aspect = key[2:].partition(":")
             collection, _, slug = doc_id.partition("/")
             doc = self._by_key.get((collection, slug))
-            if doc is not None and aspect in ("body", "summary"):  # not f:summary, a field
-                doc._summary = None
-                if aspect == "body":
-                    doc._rendered = None
+            if doc is not None and aspect == "body":  # not f:body, a field
+                doc._rendered = None
 
     def get(self, collection: str, slug: str) -> Doc | None:
         self.note(f"c:{collection}")
