@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import gc
-import sqlite3
 import weakref
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from conftest import count_worker_maps, post, run, tree_digest
 
-from sonicgen.build import record, rendering
+from sonicgen.build import rendering
 from sonicgen.parallel import fork_map, slices
 
 CODE = "```python\ndef f(x):\n    return x * 2\n```\n"
@@ -113,27 +110,3 @@ def test_fork_map_lets_go_of_each_result_once_it_was_taken():
         gc.collect()
         assert [ref() for ref in taken[:-1]] == [None] * (len(taken) - 1)  # results do not pile up in the parent
     assert len(taken) == 4
-
-
-def recorded_facts(site: Path) -> list[tuple[int, str, str, str | None]]:
-    with sqlite3.connect(site / ".sonicgen/state.db") as conn:
-        return conn.execute("SELECT id, key, value, doc FROM facts ORDER BY id").fetchall()
-
-
-def test_facts_recorded_in_workers_are_those_one_process_records(make_site, monkeypatch):
-    site = make_site(site_files(30))
-    assert run(site, "build", "--jobs", "1").exit_code == 0
-    alone = recorded_facts(site)
-    monkeypatch.setattr(record, "PARALLEL_FACTS", 1)
-    forked: list[int] = []
-
-    def counted(work: Callable[[int], object], count: int, jobs: int) -> Iterator[tuple[int, object]]:
-        forked.append(jobs)
-        return fork_map(work, count, jobs)
-
-    monkeypatch.setattr(record, "fork_map", counted)
-    result = run(site, "build", "--clean", "--jobs", "2")  # every fact is recorded afresh
-    assert result.exit_code == 0, result.output
-    assert forked == [2]
-    assert len(alone) > 300
-    assert recorded_facts(site) == alone

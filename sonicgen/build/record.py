@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sonicgen.build.plan import UNKNOWN, Plan, Resolve
 from sonicgen.build.state import as_json, decode_deps, encode_deps
 from sonicgen.db.connect import retry_busy, write_transaction
-from sonicgen.parallel import fork_map, slices
 
 _CHUNK = 50_000
 """Keys looked up in the facts table per query."""
@@ -43,7 +42,7 @@ def _doc_of(key: str) -> str | None:
     return key[2:].split(":", 1)[0] if key.startswith("d:") else None
 
 
-def _fact_ids(conn: sqlite3.Connection, numbers: Mapping[str, int], resolve: Resolve, *, empty: bool, jobs: int) -> array[int]:
+def _fact_ids(conn: sqlite3.Connection, numbers: Mapping[str, int], resolve: Resolve, *, empty: bool) -> array[int]:
     """The row id of each numbered key (indexed by its number), inserting the facts not stored yet
     with their current values; new facts get ids in the order of their keys, as the index on
     ``facts.key`` is cheapest to grow."""
@@ -57,28 +56,9 @@ def _fact_ids(conn: sqlite3.Connection, numbers: Mapping[str, int], resolve: Res
     new = sorted(key for key, number in numbers.items() if not ids[number])
     for fact, key in enumerate(new, last + 1):
         ids[numbers[key]] = fact
-    for keys, values in _facts_now(new, resolve, jobs):
-        rows = zip((ids[numbers[key]] for key in keys), keys, values, map(_doc_of, keys), strict=True)
-        conn.executemany("INSERT INTO facts (id, key, value, doc) VALUES (?, ?, ?, ?)", rows)
+    rows = ((ids[numbers[key]], key, UNKNOWN if (value := resolve(key)) is None else value, _doc_of(key)) for key in new)
+    conn.executemany("INSERT INTO facts (id, key, value, doc) VALUES (?, ?, ?, ?)", rows)
     return ids
-
-
-PARALLEL_FACTS = 20_000
-"""Below this many new facts, forking costs more than resolving them in one process."""
-
-
-def _facts_now(keys: list[str], resolve: Resolve, jobs: int) -> Iterator[tuple[list[str], list[str]]]:
-    """The current fact of each of ``keys``, a slice at a time; in ``jobs`` forked workers when there are
-    many, while the parent inserts the slices that came back (a first build of 10,000 posts resolves
-    114,000 keys: 0.47 s of its 1.5 s of recording in one process, 0.05 s of waiting with 2 workers)."""
-
-    def work(index: int) -> list[str]:
-        return [UNKNOWN if (value := resolve(keys[n])) is None else value for n in parts[index]]
-
-    parts = slices(len(keys), jobs)
-    done = fork_map(work, len(parts), jobs) if jobs > 1 and len(keys) >= PARALLEL_FACTS else ((n, work(n)) for n in range(len(parts)))
-    for index, values in done:
-        yield [keys[n] for n in parts[index]], values
 
 
 def _orphans(conn: sqlite3.Connection, paths: Iterable[str], ids: array[int]) -> set[int]:
@@ -106,7 +86,6 @@ def record_build(
     definitions: Mapping[str, str | None],
     resolve: Resolve,
     meta: Mapping[str, str],
-    jobs: int = 1,
 ) -> None:
     """Store what this build rendered (``reads``: the keys each output read) and the facts it saw.
 
@@ -133,7 +112,7 @@ def record_build(
             )
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in plan.removed_docs])
             gone = [path for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in definitions]
-            ids = _fact_ids(conn, reads.numbers, resolve, empty=plan.fresh, jobs=jobs)
+            ids = _fact_ids(conn, reads.numbers, resolve, empty=plan.fresh)
             # Facts only the re-rendered or removed outputs read before may be read by nobody now.
             orphans = set() if plan.fresh else _orphans(conn, [*rendered, *gone], ids)
             conn.executemany(

@@ -396,7 +396,7 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
             "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
             "build": uuid.uuid4().hex,  # a resident build tells by it whether another process built the site since
         }
-        _record(cache, config, problems, plan, reads, planned, resolve, meta, options.jobs or available_cores())
+        _record(cache, config, problems, plan, reads, planned, resolve, meta)
         summary.markdown_cached, summary.markdown_rendered = cache.hits, cache.misses
     summary.warnings = len(problems.warnings)
     summary.seconds = time.perf_counter() - run.started
@@ -469,12 +469,11 @@ def _record(
     planned: Mapping[str, str | None],
     resolve: Resolve,
     meta: Mapping[str, str],
-    jobs: int,
 ) -> None:
     """Remember this build for the next; a state that cannot be written costs the next build time, never this one."""
     if cache.damage is not None:
         return
     try:
-        record_build(cache.conn, plan, reads, planned, resolve, meta, jobs)
+        record_build(cache.conn, plan, reads, planned, resolve, meta)
     except sqlite3.DatabaseError as exc:
         cache_warning(config, problems, str(exc))
