@@ -508,7 +508,8 @@ class SiteGraph:
         """Let go of the rendered bodies among ``read`` (recorded keys); they are fetched again when needed.
 
         Summaries stay: a few hundred bytes each, and the list, tag and JSON pages show each one
-        about eight times (fetched from the build state each time, that was 5 % of a build).
+        about eight times (fetched from the build state each time, that was 5 % of a one-process
+        build of 10,000 posts with the render cache warm).
         """
         for key in read:
             if not key.startswith("d:") or not key.endswith(":body"):
