@@ -356,7 +356,7 @@ def finish(run: Run, site: Site, plan: Plan, resolve: Resolve, writer: OutputWri
         items = [(path, o) for path, o in by_path.items() if path in stale or path not in planned]
         kept = [path for path in planned if path not in stale]
     # A doc's page and its JSON document side by side: the second finds the body in the cache's memory.
-    items.sort(key=lambda item: item[1].source)
+    items.sort(key=lambda item: str(item[1].source))  # str: a plugin may have given another type
     for path in kept:
         writer.note(path, writer.previous[path], False)
     stale_pages = sum(1 for path, _ in items if path in planned)
