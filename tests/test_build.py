@@ -52,6 +52,19 @@ def test_pages_lists_and_pretty_urls(make_site):
     assert (dist / "404.html").is_file() and (dist / "robots.txt").is_file()
 
 
+def test_a_permalink_may_name_a_field_and_an_entry_without_it_is_an_error(make_site):
+    config = BASIC_CONFIG.replace("permalink: /posts/{year}/{slug}/", "permalink: /posts/{section}/{slug}/").replace(
+        "      tags: {type: list}\n", "      tags: {type: list}\n      section: {type: string}\n"
+    )
+    site = make_site({"site.yaml": config, "content/posts/a.md": post("A", section="Getting Started")})
+    build_ok(site)
+    assert "<p>Body text.</p>" in (site / "dist/posts/getting-started/a/index.html").read_text()
+    (site / "content/posts/b.md").write_text(post("B"))
+    result = run(site, "build")
+    assert result.exit_code == 1
+    assert "content/posts/b.md: permalink /posts/{section}/{slug}/ needs {section}, which this entry has no value for" in result.output
+
+
 def test_drafts_future_and_expired_entries(make_site):
     site = make_site(
         {

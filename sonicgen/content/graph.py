@@ -18,7 +18,7 @@ from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, TaxonomyConfig
 from sonicgen.content.models import Entry
 from sonicgen.content.rendered import Rendered, TocItem, strip_tags
-from sonicgen.content.urls import UrlError, base_path, expand_permalink, page_url, slugify
+from sonicgen.content.urls import UrlError, base_path, expand_permalink, page_url, permalink_fields, slugify
 from sonicgen.errors import Problems
 
 RenderFn = Callable[[Entry], Rendered]
@@ -571,6 +571,7 @@ def build_graph(
         if not is_published(entry, now=now, drafts=drafts, future=future):
             continue
         ccfg = config.site.collections[entry.collection]
+        pattern = ccfg.permalink or "/"
         values: dict[str, Any] = {
             "slug": entry.slug,
             "path": "/".join(p for p in (entry.path, entry.slug) if p),
@@ -578,11 +579,12 @@ def build_graph(
         }
         if entry.date is not None:
             values.update(year=f"{entry.date.year:04d}", month=f"{entry.date.month:02d}", day=f"{entry.date.day:02d}")
-        for key, value in entry.fields.items():
+        for key in permalink_fields(pattern):  # only the fields the pattern names, not every field of every entry
+            value = entry.fields.get(key)
             if value is not None and key not in values:
                 values[key] = value
         try:
-            route = expand_permalink(ccfg.permalink or "/", values)
+            route = expand_permalink(pattern, values)
         except KeyError as exc:
             problems.error(entry.source.path, f"permalink {ccfg.permalink} needs {{{exc.args[0]}}}, which this entry has no value for")
             continue
@@ -605,11 +607,18 @@ def build_graph(
 
 
 def _check_references(config: Config, entries: list[Entry], keys: Mapping[tuple[str, str], Entry], problems: Problems) -> None:
+    references = {
+        cname: [
+            (name, spec)
+            for name, spec in ccfg.fields.items()
+            if spec.type == "reference" or (spec.type == "list" and spec.items == "reference")
+        ]
+        for cname, ccfg in config.site.collections.items()
+    }
     for entry in entries:
-        for name, spec in config.site.collections[entry.collection].fields.items():
-            is_ref = spec.type == "reference" or (spec.type == "list" and spec.items == "reference")
+        for name, spec in references[entry.collection]:  # found once per collection, not once per entry
             value = entry.fields.get(name)
-            if not is_ref or value is None:
+            if value is None:
                 continue
             for slug in value if isinstance(value, list) else [value]:
                 if (spec.collection or "", slug) not in keys:

@@ -10,6 +10,7 @@ import posixpath
 import re
 import string
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from slugify import slugify as _slugify
@@ -44,10 +45,15 @@ def expand_permalink(pattern: str, values: dict[str, Any]) -> str:
         text = str(value)
         return text if is_slug(text) else slugify(text)
 
-    used = {name for _, name, _, _ in string.Formatter().parse(pattern) if name}
-    filled = {name: segment(name, value) for name, value in values.items() if name in used}
+    filled = {name: segment(name, values[name]) for name in permalink_fields(pattern) if name in values}
     url = pattern.format_map(filled)
     return normalize(url)
+
+
+@lru_cache(maxsize=256)
+def permalink_fields(pattern: str) -> frozenset[str]:
+    """The names a permalink pattern uses (``{slug}``, ``{year}``…): a site has a few patterns and thousands of URLs."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(pattern) if name)
 
 
 def normalize(url: str) -> str:
