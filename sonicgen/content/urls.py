@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-import string
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from slugify import slugify as _slugify
+
+from sonicgen.config.rules import variables
 
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*$")
 _NORMAL = re.compile(r"/(?:(?!\.\.?(?:/|$))[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*/)*(?:(?!\.\.?$)[A-Za-z0-9._~@+-][A-Za-z0-9._~@+=,-]*)?")
@@ -52,8 +53,8 @@ def expand_permalink(pattern: str, values: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def permalink_fields(pattern: str) -> frozenset[str]:
-    """The names a permalink pattern uses (``{slug}``, ``{year}``…): a site has a few patterns and thousands of URLs."""
-    return frozenset(name for _, name, _, _ in string.Formatter().parse(pattern) if name)
+    """:func:`~sonicgen.config.rules.variables` of a pattern, found once: a site has a few patterns and thousands of URLs."""
+    return frozenset(variables(pattern))
 
 
 def normalize(url: str) -> str:
