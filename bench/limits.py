@@ -5,8 +5,9 @@ Issue 5's targets are whole-process figures; this prints the parts of them no bu
 can remove, each alternating with what it bounds so that the machine's drift hits both:
 
 * starting a process that re-renders one post: bare Python, then Python importing only the
-  libraries rendering needs (:data:`RENDER_LIBRARIES`), then ``sonicgen build`` with
-  nothing to do;
+  libraries rendering needs (:data:`RENDER_LIBRARIES`), then the same process also taking the stat of
+  every file of SITE_DIR but its output and build state (:data:`STAT_SITE`: a fresh process
+  cannot know what changed without it), then ``sonicgen build`` with nothing to do;
 * writing the files of SITE_DIR's last build (read into memory first) on all cores, without
   and with the static JSON API's files, next to the Markdown floor of ``bench/floor.py``.
 """
@@ -33,6 +34,21 @@ RENDER_LIBRARIES = (
 """Third-party modules a rebuild that renders one post imports (templates, Markdown, highlighting,
 build state, front matter, the command line)."""
 
+STAT_SITE = """
+import os, sys
+
+def stat_all(folder):
+    with os.scandir(folder) as found:
+        for entry in found:
+            if not entry.is_dir(follow_symlinks=False):
+                entry.stat()
+            elif entry.name not in ("dist", ".sonicgen"):
+                stat_all(entry.path)
+
+stat_all(sys.argv[1])
+"""
+"""Stat every file of the site given as the first argument, as a build's input signature does."""
+
 Files = list[tuple[str, bytes]]
 
 
@@ -49,6 +65,7 @@ def process_floors(site: Path, runs: int) -> dict[str, float]:
     kinds = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "python importing the libraries a render needs": [sys.executable, "-c", f"import {RENDER_LIBRARIES}"],
+        "  the same, and a stat of every file of the site": [sys.executable, "-c", f"import {RENDER_LIBRARIES}\n{STAT_SITE}", str(site)],
         "sonicgen build, nothing changed": [sys.executable, "-m", "sonicgen", "build", "-q", "--config", str(site / "site.yaml")],
     }
     _seconds(kinds["sonicgen build, nothing changed"])  # the state matches the content from here on
@@ -97,7 +114,7 @@ def main() -> None:
 
     print(f"whole processes, median of {args.runs} runs in turns:")
     for name, seconds in process_floors(site, args.runs).items():
-        print(f"  {name:48s} {seconds:6.2f} s")
+        print(f"  {name:48s} {seconds:6.3f} s")
 
     files = read_output(out)
     sets = {"all files": files, "without api/": [f for f in files if not f[0].startswith("api/")]}
