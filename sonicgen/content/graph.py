@@ -189,11 +189,15 @@ class Doc:
         self._note("summary")  # not the body: a listing stays as it is while only text after the summary changes
         return Markup(self._body_summary())
 
-    def _body_summary(self) -> str:
-        """The summary the body gives (up to ``<!--more-->``, else its first paragraph), without noting it."""
-        if self._summary is None:
-            self._summary = self._rendered.summary if self._rendered is not None else self._site.summarize(self._entry)
-        return self._summary
+    def _body_summary(self, *, keep: bool = True) -> str:
+        """The summary the body gives (up to ``<!--more-->``, else its first paragraph), without noting it;
+        kept for the pages that show it again unless ``keep`` is false (a caller that will not ask again)."""
+        summary = self._summary
+        if summary is None:
+            summary = self._rendered.summary if self._rendered is not None else self._site.summarize(self._entry)
+            if keep:
+                self._summary = summary
+        return summary
 
     @property
     def description(self) -> str:
