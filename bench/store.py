@@ -1,6 +1,6 @@
 """Store write costs: ``python bench/store.py [--saves 300] [--workers 4] [--per-worker 500] [--dir DIR]``.
 
-For each store (``sqlite``, and ``files`` when ``sonicgen/store/files.py`` is there), in a
+For each store (``sqlite`` and ``files``), in a
 fresh site: the latency of one single-entry save (p50 and p99 over ``--saves`` sequential
 saves of distinct entries), then ``--workers`` processes each saving ``--per-worker``
 entries to the same site at once (every tenth save goes to one of four shared slugs with
@@ -12,7 +12,6 @@ save: run it on the disk you care about (``--dir``), not on a RAM-backed /tmp.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import multiprocessing
 import statistics
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from sonicgen.config import load_config
 from sonicgen.content.models import Entry, SourceRef
-from sonicgen.store import ANY, open_store
+from sonicgen.sources import ANY, open_store
 
 CONFIG = """\
 title: Store bench
@@ -105,11 +104,7 @@ def main() -> None:
     parser.add_argument("--per-worker", type=int, default=500)
     parser.add_argument("--dir", type=Path, default=None, help="where to create the bench sites (default: a temporary folder)")
     args = parser.parse_args()
-    sources = ["sqlite"]
-    if importlib.util.find_spec("sonicgen.store.files") is not None:
-        sources.append("files")
-    else:
-        print("files store: sonicgen/store/files.py does not exist yet, skipped")
+    sources = ["sqlite", "files"]
     failed = False
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for source in sources:

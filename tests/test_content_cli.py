@@ -11,8 +11,8 @@ from conftest import SITES, run, tree_digest
 
 from sonicgen.config import load_config
 from sonicgen.errors import Problems
-from sonicgen.store import open_store
-from sonicgen.store.transfer import with_source
+from sonicgen.sources import open_store
+from sonicgen.sources.transfer import with_source
 
 GOLDEN = SITES / "golden"
 

@@ -18,9 +18,9 @@ from conftest import count_worker_maps, write_tree
 from sonicgen.config import Config, load_config
 from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import Problems, SonicgenError
-from sonicgen.store import ANY, Conflict, NotFound, Stored, StoreError
-from sonicgen.store.files import FilesStore
-from sonicgen.store.rewrite import same
+from sonicgen.sources import ANY, Conflict, NotFound, Stored, StoreError
+from sonicgen.sources.files.rewrite import same
+from sonicgen.sources.files.store import FilesStore
 
 CONFIG = """\
 title: Files store
@@ -424,7 +424,7 @@ def test_invalid_files_are_reported_not_hidden_and_can_be_replaced(site: Path, s
 
 def test_files_read_in_worker_processes_are_the_files_read_in_one(site: Path, config: Config, monkeypatch: pytest.MonkeyPatch):
     """Same entries, problems and order; bodies stay in their files."""
-    import sonicgen.store.files as files_module
+    import sonicgen.sources.files.store as files_module
     from sonicgen.content.models import _stored_body
 
     post = "---\ntitle: Post {n}\ndate: 2024-05-{day:02}T10:00:00+02:00\ntags: [a]\n---\nBody {n}.\n"

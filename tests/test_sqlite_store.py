@@ -28,10 +28,10 @@ from sonicgen.content.models import Entry, SourceRef
 from sonicgen.db.connect import DatabaseError, open_db
 from sonicgen.db.migrations import Migration, migrate
 from sonicgen.errors import BuildError, Problems
-from sonicgen.store import Conflict, StoreError
-from sonicgen.store.files import FilesStore
-from sonicgen.store.sqlite import SqliteStore
-from sonicgen.store.sqlite_schema import MigrationRefused, apply, create_table, field_types, migration_plan, status
+from sonicgen.sources import Conflict, StoreError
+from sonicgen.sources.files.store import FilesStore
+from sonicgen.sources.sqlite.schema import MigrationRefused, apply, create_table, field_types, migration_plan, status
+from sonicgen.sources.sqlite.store import SqliteStore
 
 FIELDS = """\
       title: {type: string, required: true}
@@ -580,8 +580,8 @@ import json, sys, time
 from pathlib import Path
 from sonicgen.config import load_config
 from sonicgen.content.models import Entry, SourceRef
-from sonicgen.store import ANY, open_store
-import sonicgen.store.sqlite  # imported before the start line, like everything else
+from sonicgen.sources import ANY, open_store
+import sonicgen.sources.sqlite.store  # imported before the start line, like everything else
 
 site, worker, count, start = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 config, _ = load_config(site / "site.yaml")

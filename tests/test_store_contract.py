@@ -13,7 +13,7 @@ from conftest import write_tree
 from sonicgen.config import load_config
 from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import Problems
-from sonicgen.store import ANY, Conflict, NotFound, Query, Store, StoreError, open_store
+from sonicgen.sources import ANY, Conflict, NotFound, Query, Store, StoreError, open_store
 
 CONFIG = """\
 title: Store contract

@@ -35,8 +35,8 @@ from sonicgen.hooks.registry import Tracer
 from sonicgen.output.writer import MANIFEST
 from sonicgen.parallel import available_cores
 from sonicgen.render.theme import theme_dir
-from sonicgen.sources.files import load_data
-from sonicgen.store import read_entries
+from sonicgen.sources import read_entries
+from sonicgen.sources.files.reader import load_data
 
 if TYPE_CHECKING:
     from sonicgen.build.rendering import Kept

@@ -38,7 +38,7 @@ from sonicgen.content.outputs import Output
 from sonicgen.errors import BuildError, PluginError, Problems
 from sonicgen.hooks.registry import HookRegistry
 from sonicgen.output.writer import OutputWriter
-from sonicgen.sources.files import read_entry
+from sonicgen.sources.files.reader import read_entry
 
 
 class ResidentBuild:

@@ -21,7 +21,7 @@ from pathlib import Path
 from sonicgen.config import Config
 from sonicgen.content.models import Entry
 from sonicgen.render.theme import theme_dir
-from sonicgen.store.files import RACY_NS
+from sonicgen.sources.files.store import RACY_NS
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from sonicgen import __version__
 from sonicgen.config import Config
 from sonicgen.db.connect import retry_busy, write_transaction
 
-_FORMAT = 2  # of the records (sonicgen.store.remembered); 2: bodies are left in their files
+_FORMAT = 2  # of the records (sonicgen.sources.files.remembered); 2: bodies are left in their files
 
 
 class SourceMemory:
-    """:class:`sonicgen.store.SourceMemory` over the ``sources`` table of the build state."""
+    """:class:`sonicgen.sources.SourceMemory` over the ``sources`` table of the build state."""
 
     def __init__(self, conn: sqlite3.Connection, config: Config) -> None:
         self.conn = conn
@@ -32,7 +32,7 @@ class SourceMemory:
         spec = msgspec.json.encode(self.config.site.collections[collection]).decode()
         return hashlib.sha256(f"{_FORMAT}\n{__version__}\n{self.config.site.timezone}\n{spec}".encode()).hexdigest()
 
-    def records(self, collection: str) -> Iterator[bytes]:
+    def recalled(self, collection: str) -> Iterator[bytes]:
         """The collection's records, streamed (a large site's would not fit in memory twice)."""
         try:
             row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (f"sources:{collection}",)).fetchone()

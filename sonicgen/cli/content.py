@@ -12,9 +12,9 @@ import click
 
 from sonicgen.cli.display import Display
 from sonicgen.config import Config, load_config
-from sonicgen.store import Query, Store, StoreError, collection_config, open_store
-from sonicgen.store.sqlite_schema import apply, status
-from sonicgen.store.transfer import Kind, transfer
+from sonicgen.sources import Query, Store, StoreError, collection_config, open_store
+from sonicgen.sources.sqlite.schema import apply, status
+from sonicgen.sources.transfer import Kind, transfer
 
 Runner = Callable[[Display, Callable[[], None], str], None]
 

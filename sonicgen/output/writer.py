@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import os
 import secrets
 import shutil
 import stat
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,6 +26,7 @@ from typing import Literal
 import msgspec
 
 from sonicgen import __version__
+from sonicgen.atomic import write_atomically
 
 MANIFEST = ".sonicgen-manifest.json"
 STAGING_PREFIX = ".sonicgen-staging-"
@@ -46,23 +45,6 @@ _TYPES = {
 def content_type(path: str) -> str:
     suffix = Path(path).suffix.lower()
     return _TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
-
-
-def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Write ``data`` (or its pieces, in order) to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                fh.writelines(data)
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True):
@@ -184,7 +166,7 @@ class OutputWriter:
         result.removed = len(stale)
         result.removed_paths = stale
         if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
-            atomic_write(self.out_dir / MANIFEST, manifest_text(self.records))
+            write_atomically(self.out_dir / MANIFEST, manifest_text(self.records))
         shutil.rmtree(self.staging, ignore_errors=True)
         self.records, self.previous, self.staged = {}, {}, []  # in the manifest now; the build goes on to record its state
         return result

@@ -1,1 +1,70 @@
-"""Where entries come from: flat files today, SQLite beside them."""
+"""Where content lives: one Store contract over both backends, flat files and SQLite.
+
+The build reads through :func:`read_entries` and the Store protocol alone; the write API and
+the ``content`` commands use the same stores.
+"""
+
+from __future__ import annotations
+
+from sonicgen.config import Config
+from sonicgen.content.models import Entry
+from sonicgen.errors import Problems
+from sonicgen.sources.base import (
+    ANY,
+    Change,
+    Conflict,
+    Listing,
+    NotFound,
+    Query,
+    SourceMemory,
+    Store,
+    Stored,
+    StoreError,
+    collection_config,
+)
+from sonicgen.sources.files.store import FilesStore
+from sonicgen.sources.sqlite.store import SqliteStore
+
+
+def open_store(config: Config, collection: str, jobs: int = 1) -> Store:
+    """The store that holds ``collection`` (its ``source:`` in site.yaml); a files store reads
+    many new files in ``jobs`` processes."""
+    if collection_config(config, collection).source == "sqlite":
+        return SqliteStore(config)
+    return FilesStore(config, jobs)
+
+
+def read_entries(config: Config, problems: Problems, memory: SourceMemory | None = None, jobs: int = 1) -> list[Entry]:
+    """Every entry of every collection, each read from its own store: what a build starts from.
+
+    Invalid entries are reported to ``problems`` and left out, so every file and row is checked in one run.
+    ``memory`` and ``jobs`` are for the stores that can use them (see :meth:`Store.entries`).
+    """
+    stores: dict[str, Store] = {}
+    try:
+        out: list[Entry] = []
+        for name, spec in config.site.collections.items():
+            if spec.source not in stores:
+                stores[spec.source] = open_store(config, name, jobs)
+            out.extend(stores[spec.source].entries(name, problems, memory))
+        return out
+    finally:
+        for store in stores.values():
+            store.close()
+
+
+__all__ = [
+    "ANY",
+    "Change",
+    "Conflict",
+    "Listing",
+    "NotFound",
+    "Query",
+    "SourceMemory",
+    "Store",
+    "StoreError",
+    "Stored",
+    "collection_config",
+    "open_store",
+    "read_entries",
+]

@@ -1,7 +1,7 @@
 """Content files as a build last read them, in a form the build state can keep between runs.
 
 With them a build stats every file and reads only those whose stat changed (see
-:meth:`~sonicgen.store.files.FilesStore.remember`).  Encoded with msgspec, never pickle: the
+:meth:`~sonicgen.sources.files.store.FilesStore.remember`).  Encoded with msgspec, never pickle: the
 build state must not be able to run code.  Dates and times keep their exact type and offset
 as extension types; a value of any other kind makes the file not worth remembering (it is
 simply read again next time).
@@ -16,7 +16,7 @@ import msgspec
 
 from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import Problem, Severity
-from sonicgen.sources.files import BodyOnDisk
+from sonicgen.sources.files.reader import BodyOnDisk
 
 _DATETIME, _DATE, _TIME, _TUPLE = 1, 2, 3, 4
 

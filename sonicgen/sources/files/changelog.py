@@ -15,7 +15,7 @@ from typing import Literal
 
 from sonicgen.db.connect import open_db, write_transaction
 from sonicgen.db.migrations import Migration, migrate
-from sonicgen.store.base import Change
+from sonicgen.sources.base import Change
 
 MIGRATIONS = (
     Migration(

@@ -13,7 +13,7 @@ from functools import cmp_to_key
 from typing import Any
 
 from sonicgen.config.schema import CollectionConfig
-from sonicgen.store.base import Listing, Query, Stored, StoreError, decode_cursor, encode_cursor
+from sonicgen.sources.base import Listing, Query, Stored, StoreError, decode_cursor, encode_cursor
 
 MAX_LIMIT = 1000
 

@@ -5,7 +5,7 @@ A row becomes an Entry through the same checks a Markdown file's front matter go
 site's time zone), so both sources give identical Entries for identical content.  Every
 write is one ``BEGIN IMMEDIATE`` transaction that checks the expected version, writes the
 row and appends to ``_changes``; the ``seq`` of that change is the entry's new version.
-The table layout and its migrations are in :mod:`sonicgen.store.sqlite_schema`.
+The table layout and its migrations are in :mod:`sonicgen.sources.sqlite.schema`.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from sonicgen.content.models import Entry, SourceRef
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.db.connect import retry_busy, write_transaction
 from sonicgen.errors import Problems
-from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError
-from sonicgen.store.query import run_query
-from sonicgen.store.sqlite_schema import connect, decode, encode, ensure_schema, q, sqlite_collections, type_key
+from sonicgen.sources.base import ANY, Change, Conflict, Listing, NotFound, Query, SourceMemory, Stored, StoreError
+from sonicgen.sources.query import run_query
+from sonicgen.sources.sqlite.schema import connect, decode, encode, ensure_schema, q, sqlite_collections, type_key
 
 _DATETIME = FieldSpec(type="datetime")
 _BOOLEAN = FieldSpec(type="boolean")
@@ -99,7 +99,7 @@ def _path_problem(path: Any) -> str | None:
 class SqliteStore:
     """Entries of the sqlite collections, in the content.db that site.yaml names.
 
-    Opening applies pending migrations (see :mod:`sonicgen.store.sqlite_schema`). One
+    Opening applies pending migrations (see :mod:`sonicgen.sources.sqlite.schema`). One
     connection per store, used under a lock, so a store may be shared between threads.
     """
 
@@ -119,7 +119,8 @@ class SqliteStore:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def entries(self, collection: str, problems: Problems) -> Iterator[Entry]:
+    def entries(self, collection: str, problems: Problems, memory: SourceMemory | None = None) -> Iterator[Entry]:
+        """Every valid entry of the table; ``memory`` is not needed (rows are read in one query)."""
         spec = self._collection(collection)
         for row in self._rows(collection, spec):
             entry = self._entry(collection, spec, row, problems)

@@ -54,7 +54,7 @@ from sonicgen.db.connect import DatabaseError, open_db, retry_busy, write_transa
 from sonicgen.db.migrations import LEDGER, Migration, run_and_record
 from sonicgen.db.migrations import migrate as migrate_fixed
 from sonicgen.db.migrations import status as fixed_status
-from sonicgen.store.base import StoreError
+from sonicgen.sources.base import StoreError
 
 FIXED = (
     Migration(

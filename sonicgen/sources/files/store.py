@@ -8,7 +8,7 @@ mtime is too recent to trust is read again.  A version is the sha256 of the file
 Writes hold an exclusive lock (a thread lock plus ``flock`` on ``.sonicgen/files.lock``)
 from the version check until the change is recorded, so two writers in any processes cannot
 both pass the check; the file is replaced atomically, and an existing file keeps its format,
-comments and unknown keys (:mod:`sonicgen.store.rewrite`).  New entries go to
+comments and unknown keys (:mod:`sonicgen.sources.files.rewrite`).  New entries go to
 ``<collection dir>/<entry.path>/<slug>.md``; an existing entry stays in its file whatever
 ``entry.path`` says.
 
@@ -22,8 +22,6 @@ from __future__ import annotations
 import builtins
 import fcntl
 import os
-import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -37,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from sonicgen.atomic import sync_folder, write_atomically
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig
 from sonicgen.content.fields import aware, validate_fields
@@ -44,7 +43,9 @@ from sonicgen.content.models import Entry, Pickled, content_hash
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problem, Problems, SonicgenError
 from sonicgen.parallel import map_in_workers
-from sonicgen.sources.files import (
+from sonicgen.sources.base import ANY, Change, Conflict, Listing, NotFound, Query, SourceMemory, Stored, StoreError, collection_config
+from sonicgen.sources.files.changelog import ChangeLog, Pending, Snapshot
+from sonicgen.sources.files.reader import (
     bundle_files,
     collection_dir,
     content_file_names,
@@ -55,10 +56,8 @@ from sonicgen.sources.files import (
     read_entry,
     relative,
 )
-from sonicgen.store.base import ANY, Change, Conflict, Listing, NotFound, Query, Stored, StoreError, collection_config
-from sonicgen.store.changelog import ChangeLog, Pending, Snapshot
-from sonicgen.store.query import run_query
-from sonicgen.store.remembered import Unrememberable, decode, encode
+from sonicgen.sources.files.remembered import Unrememberable, decode, encode
+from sonicgen.sources.query import run_query
 
 STATE_DIR = ".sonicgen"
 LOCK_FILE = "files.lock"
@@ -67,7 +66,7 @@ CHANGES_DB = "changes.db"
 
 def _rewrite() -> ModuleType:
     """The front-matter rewriter, imported on first write: ruamel.yaml and tomlkit cost every build time it does not need."""
-    from sonicgen.store import rewrite
+    from sonicgen.sources.files import rewrite
 
     return rewrite
 
@@ -152,11 +151,24 @@ class FilesStore:
         self._recalled: dict[str, dict[str, _File]] = {}
         self._changelog: ChangeLog | None = None
 
-    # Remembering between processes -------------------------------------------------------------
+    # Reading for a build ----------------------------------------------------------------------
 
-    def recall(self, collection: str, records: Iterable[bytes]) -> None:
-        """Start from files a previous process read (see :mod:`sonicgen.store.remembered`): a file
-        whose stat did not change since is not read again.  Damaged records are ignored."""
+    def entries(self, collection: str, problems: Problems, memory: SourceMemory | None = None) -> Iterator[Entry]:
+        """Every entry of ``collection``; with ``memory``, a file whose stat did not change since the
+        build that kept it is not read again, and what this build read is kept for the next."""
+        if memory is not None:
+            self._recall(collection, memory.recalled(collection))
+        with self._mutex:
+            files = builtins.list(self._refresh(collection).files.values())
+        if memory is not None:
+            memory.keep(collection, *self._news(collection))
+        for file in files:
+            problems.extend(file.problems)
+        return iter([file.entry for file in files if file.entry is not None])
+
+    def _recall(self, collection: str, records: Iterable[bytes]) -> None:
+        """Start from files a previous process read (see :mod:`sonicgen.sources.files.remembered`).
+        Damaged records are ignored."""
         files: dict[str, _File] = {}
         for data in records:
             try:
@@ -168,8 +180,8 @@ class FilesStore:
             self._indexes[collection] = _Index.of(files)
             self._recalled[collection] = dict(files)
 
-    def news(self, collection: str) -> tuple[Iterator[tuple[str, bytes]], list[str]]:
-        """Records of the files read since :meth:`recall` (path, record; encoded as they are
+    def _news(self, collection: str) -> tuple[Iterator[tuple[str, bytes]], list[str]]:
+        """Records of the files read since :meth:`_recall` (path, record; encoded as they are
         consumed) and the paths that are gone."""
         with self._mutex:
             index = self._indexes.get(collection)
@@ -185,13 +197,6 @@ class FilesStore:
                 yield file.path, encode(tuple(getattr(file, f.name) for f in dataclass_fields(file)))
             except Unrememberable:
                 continue
-
-    def entries(self, collection: str, problems: Problems) -> Iterator[Entry]:
-        with self._mutex:
-            files = builtins.list(self._refresh(collection).files.values())
-        for file in files:
-            problems.extend(file.problems)
-        return iter([file.entry for file in files if file.entry is not None])
 
     def list(self, collection: str, query: Query = DEFAULT_QUERY) -> Listing:
         spec = self._spec(collection)
@@ -213,7 +218,7 @@ class FilesStore:
     # Writing ---------------------------------------------------------------------------------
 
     def save(self, entry: Entry, *, expected: str | None = ANY) -> Stored:
-        """Create or update ``entry``; see :class:`~sonicgen.store.base.Store`.  The body's line
+        """Create or update ``entry``; see :class:`~sonicgen.sources.base.Store`.  The body's line
         endings are normalised to ``\\n`` (an existing file keeps its own on disk)."""
         spec = self._spec(entry.collection)
         if not isinstance(entry.slug, str) or not is_slug(entry.slug):
@@ -238,7 +243,10 @@ class FilesStore:
             saved, problems = self._verify(entry, spec, path, data, fields, extra, body)
             log = self._log()  # opened before writing, so a database that cannot be opened changes nothing
             started = time.time_ns()
-            written = _write_atomically(path, data, rel)
+            try:
+                written = write_atomically(path, data, durable=True)
+            except OSError as exc:
+                raise StoreError(f"{rel}: cannot write: {exc.strerror or exc}; the file was left as it was") from None
             size, mtime, version = written.st_size, written.st_mtime_ns, saved.content_hash
             self._put(entry.collection, _File(str(path), size, mtime, saved.bundle_files, started, version, saved.slug, saved, problems))
             snapshot = Snapshot(entry.collection, rel, saved.slug, size, mtime, version, started)
@@ -261,7 +269,7 @@ class FilesStore:
                 where.unlink()
             except OSError as exc:
                 raise StoreError(f"{rel}: cannot delete: {exc.strerror}; nothing was changed") from None
-            _fsync_dir(where.parent)
+            sync_folder(where.parent)
             if is_bundle(where, collection_dir(self.config, collection, spec)):
                 with suppress(OSError):
                     where.parent.rmdir()  # only succeeds when nothing else is left
@@ -557,43 +565,3 @@ def _check(expected: str | None, version: str | None, collection: str, slug: str
 
 def _unreadable(file: _File) -> str:
     return "; ".join(str(p) for p in file.problems if p.is_error)
-
-
-def _write_atomically(path: Path, data: bytes, rel: str) -> os.stat_result:
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never a part; the
-    data is on disk before the rename and the rename before we return.  Returns the new file's stat."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".sonicgen-", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise StoreError(f"{rel}: cannot write: {exc.strerror}; nothing was changed") from None
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
-            written = os.fstat(fh.fileno())
-        tmp.replace(path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise StoreError(f"{rel}: cannot write: {exc.strerror or exc}; the file was left as it was") from None
-        raise
-    _fsync_dir(path.parent)
-    return written
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (best effort: not every file system allows it)."""
-    with suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

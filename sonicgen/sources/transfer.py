@@ -13,7 +13,7 @@ import msgspec
 
 from sonicgen.config import Config
 from sonicgen.errors import BuildError, Problems
-from sonicgen.store import ANY, StoreError, collection_config, open_store
+from sonicgen.sources import ANY, StoreError, collection_config, open_store
 
 Kind = Literal["files", "sqlite"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import builtins
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -88,11 +88,25 @@ class Query:
     cursor: str | None = None
 
 
+class SourceMemory(Protocol):
+    """Where a build keeps what a store read, for the store of the next build (the build state):
+    a store that reads many files can then skip those that did not change."""
+
+    def recalled(self, collection: str) -> Iterable[bytes]:
+        """What the last build kept for ``collection`` (records only the store that kept them reads)."""
+        ...
+
+    def keep(self, collection: str, fresh: Iterable[tuple[str, bytes]], gone: builtins.list[str]) -> None:
+        """Keep ``fresh`` records (by path) and forget the ``gone`` paths."""
+        ...
+
+
 class Store(Protocol):
     """Where the entries of some collections live."""
 
-    def entries(self, collection: str, problems: Problems) -> Iterator[Entry]:
-        """Every entry of ``collection`` for a build; invalid ones are reported to ``problems`` and skipped."""
+    def entries(self, collection: str, problems: Problems, memory: SourceMemory | None = None) -> Iterator[Entry]:
+        """Every entry of ``collection`` for a build; invalid ones are reported to ``problems`` and
+        skipped.  ``memory`` is optional: a store that can use it reads only what changed since."""
         ...
 
     def list(self, collection: str, query: Query = Query()) -> Listing:

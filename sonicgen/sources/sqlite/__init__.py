@@ -1,0 +1,1 @@
+"""The SQLite source: collections kept as tables of the content database."""
