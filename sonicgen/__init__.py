@@ -1,7 +1,6 @@
 """sonicgen: a static-site generator with a headless build API."""
 
-__version__ = "0.1.0"
-
 from sonicgen.hooks.plugin import Cancel, ConfigError, Plugin, PluginContext
+from sonicgen.version import __version__
 
 __all__ = ["Cancel", "ConfigError", "Plugin", "PluginContext", "__version__"]

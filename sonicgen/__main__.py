@@ -2,4 +2,5 @@
 
 from sonicgen.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a worker process starts from this module
+    main()

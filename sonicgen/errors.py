@@ -63,6 +63,13 @@ class Problems:
     def warnings(self) -> list[Problem]:
         return [p for p in self.items if not p.is_error]
 
+    def check(self, *, strict: bool = False) -> None:
+        """Raise a :class:`BuildError` with every problem if any is an error (with ``strict``, a warning too)."""
+        if self.errors:
+            raise BuildError(self.items)
+        if strict and self.warnings:
+            raise BuildError([*self.items, Problem("build", f"{len(self.warnings)} warning(s) and --strict is set")])
+
     def __iter__(self) -> Iterator[Problem]:
         return iter(self.items)
 

@@ -1,23 +1,35 @@
-"""Fork-based parallel map, for the build's reading, output fingerprints and rendering.
+"""Worker processes for the parts of a build that use every core: reading many new files,
+rendering Markdown, rendering pages.
 
-Workers are forked when the work is ready (the files to read; the site graph, templates and
-plugins to render with), so they inherit all of it and nothing but task numbers and results
-crosses a process boundary.  Each task is a slice of work chosen by index, which keeps the
-output independent of the number of workers and of the order in which they finish.
+A :class:`WorkerPool` belongs to whoever opened it and ends with it.  Its processes are started
+with the forkserver method: a single-threaded server process forks them, so a build run from a
+threaded process (a dev server, the write API) never forks a copy of its other threads' locks.
+Nothing of the opener reaches a worker but what it is given: a *setup* function, called once in
+each worker to make that worker's context (a loaded site, say), and *tasks*, module-level
+functions applied to the context and one item.  Items are handed out one at a time as workers
+finish, and results come back with their item's index: what the caller makes of them does not
+depend on their order or on the number of workers.
+
+A worker whose opener dies finds its pipe closed and exits.
 """
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
+import multiprocessing.forkserver
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, TypeVar
+import pickle
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from multiprocessing.connection import Connection, wait
+from typing import Any, Generic, TypeVar
 
+from sonicgen.errors import SonicgenError
+
+C = TypeVar("C")
 T = TypeVar("T")
-
-_work: Callable[[int], Any] | None = None
+R = TypeVar("R")
 
 
 def available_cores() -> int:
@@ -28,42 +40,147 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _run(index: int) -> Any:
-    assert _work is not None, "fork_map sets the work before forking"
-    return _work(index)
+class WorkerFailed(SonicgenError):
+    """A worker process ended before it answered (killed, out of memory, a crash in a library)."""
 
 
-def fork_map(work: Callable[[int], T], count: int, jobs: int) -> Iterator[tuple[int, T]]:
-    """``work(0) … work(count - 1)`` in ``jobs`` forked workers; yields ``(index, result)`` as each finishes.
+class _Raised:
+    """An exception raised by a task, sent back to be raised again by the opener (as a RuntimeError
+    with the worker's traceback when the exception itself cannot be sent)."""
 
-    ``work`` must return picklable values and report expected failures as values, not exceptions.
-    """
-    global _work
-    _work = work
-    gc.freeze()  # what the parent made stays shared: collections in a worker neither touch nor copy it
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(_run, index): index for index in range(count)}
-            for future in as_completed(futures):
-                index = futures.pop(future)  # with it goes the result once the caller is done with it
-                yield index, future.result()
-    finally:
-        _work = None
-        gc.unfreeze()
+    def __init__(self, error: BaseException) -> None:
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:
+            error = RuntimeError(f"in a worker process: {traceback.format_exc()}")
+        self.error = error
 
 
-def map_in_workers(fn: Callable[[int], T], count: int, jobs: int) -> list[T]:
-    """``[fn(0), …, fn(count - 1)]``, computed in ``jobs`` forked workers a slice at a time."""
-    parts = slices(count, jobs)
+def _serve(conn: Connection, setup: Callable[..., Any] | None, args: tuple[Any, ...]) -> None:
+    """A worker's life: make its context on the first task, then answer tasks until told to stop."""
+    context: Any = None
+    made = setup is None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the opener is gone
+            return
+        if message is None:
+            return
+        index, task, item = message
+        try:
+            if not made:
+                context, made = setup(*args), True  # type: ignore[misc]
+            result: Any = task(context, item)
+        except BaseException as exc:
+            result = _Raised(exc)
+        try:
+            conn.send((index, result))
+        except (BrokenPipeError, OSError):
+            return
 
-    def work(index: int) -> list[T]:
-        return [fn(n) for n in parts[index]]
 
-    out: list[Any] = [None] * count
-    for index, results in fork_map(work, len(parts), jobs):
-        for n, result in zip(parts[index], results, strict=True):
-            out[n] = result
-    return out
+def start_server(preload: Sequence[str] = ()) -> None:
+    """Start the process that forks workers now, importing the modules ``preload`` names before it
+    forks any, so that a pool opened later does not wait for it (it starts in the background and
+    serves this process until it ends; what it imports is fixed when it starts)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, *preload])  # with this process's sys.path
+    multiprocessing.forkserver.ensure_running()
+
+
+class WorkerPool(Generic[C]):
+    """``jobs`` worker processes, each with the context ``setup(*args)`` makes (once, on its first task)."""
+
+    def __init__(self, jobs: int, setup: Callable[..., C] | None = None, args: tuple[Any, ...] = (), preload: Sequence[str] = ()) -> None:
+        start_server(preload)
+        context = multiprocessing.get_context("forkserver")
+        self._workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        try:
+            for _ in range(jobs):
+                mine, theirs = context.Pipe()
+                process = context.Process(target=_serve, args=(theirs, setup, args), daemon=True)
+                process.start()
+                theirs.close()
+                self._workers.append((process, mine))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def size(self) -> int:
+        return len(self._workers)
+
+    def map(self, task: Callable[[C, T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
+        """``(index, task(context, items[index]))`` for every item, as each is done.
+
+        ``task`` must be a module-level function and return picklable values; it should return
+        expected failures as values.  An exception it raises is raised here again.
+        """
+        queue = iter(enumerate(items))
+        busy: dict[Connection, multiprocessing.process.BaseProcess] = {}
+
+        def give(process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+            for index, item in queue:
+                conn.send((index, task, item))
+                busy[conn] = process
+                return
+
+        for process, conn in self._workers:
+            give(process, conn)
+        while busy:
+            sentinels = {process.sentinel: conn for conn, process in busy.items()}
+            for ready in wait([*busy, *sentinels]):
+                conn = sentinels[ready] if isinstance(ready, int) else ready  # type: ignore[assignment]
+                if conn not in busy:
+                    continue
+                process = busy.pop(conn)
+                try:
+                    index, result = conn.recv()
+                except (EOFError, OSError):
+                    process.join(1)
+                    raise WorkerFailed(
+                        f"a worker process stopped before it answered (exit code {process.exitcode}); build again, or with --jobs 1"
+                    ) from None
+                if isinstance(result, _Raised):
+                    raise result.error
+                give(process, conn)
+                yield index, result
+
+    def each(self, task: Callable[[C, T], R], item: T) -> list[R]:
+        """``task(context, item)`` once in every worker (to hand each the same thing), when all are idle."""
+        for _, conn in self._workers:
+            conn.send((0, task, item))
+        results = []
+        for process, conn in self._workers:
+            try:
+                _, result = conn.recv()
+            except (EOFError, OSError):
+                process.join(1)
+                raise WorkerFailed(f"a worker process stopped before it answered (exit code {process.exitcode}); build again") from None
+            if isinstance(result, _Raised):
+                raise result.error
+            results.append(result)
+        return results
+
+    def close(self) -> None:
+        """Stop the workers (those still busy are terminated)."""
+        for _, conn in self._workers:
+            with suppress(OSError):  # a broken pipe: that worker is gone already
+                conn.send(None)
+        for process, conn in self._workers:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+            conn.close()
+        self._workers = []
+
+    def __enter__(self) -> WorkerPool[C]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def slices(count: int, jobs: int, per_job: int = 4, largest: int = 1000) -> list[range]:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import jinja2
 import msgspec
@@ -14,6 +13,7 @@ import pytest
 from conftest import BASIC_CONFIG, post, run, tree_digest
 
 from sonicgen import __version__
+from sonicgen.content.graph import Recorder
 from sonicgen.errors import BuildError
 from sonicgen.output import writer as writer_module
 from sonicgen.output.writer import MANIFEST, OutputWriter, Record, manifest_text
@@ -170,7 +170,7 @@ def test_clean_rewrites_only_files_whose_bytes_differ(make_site):
 def test_a_rebuild_stages_files_without_making_folders(make_site):
     site = make_site({"content/posts/a.md": post("A")})
     build_ok(site)
-    writer = OutputWriter(site / "dist")
+    writer = OutputWriter.open(site / "dist")
     writer.add("posts/2024/new/index.html", b"<p>new</p>")
     writer.add("index.html", b"<p>home</p>")
     assert [p.is_file() for p in writer.staging.iterdir()] == [True, True]
@@ -404,34 +404,47 @@ def test_a_template_found_missing_is_looked_up_once_and_still_recorded_by_every_
             asked.append(template)
             return super().get_source(environment, template)
 
-    env = RecordingEnvironment(loader=Counting(str(tmp_path)))
-    noted: list[str] = []
-    env.site = SimpleNamespace(note=noted.append)  # type: ignore[assignment]
-    assert [env.select_template(["posts/entry.html", "entry.html"]).render() for _ in range(3)] == ["E", "E", "E"]
+    recorder = Recorder()
+    env = RecordingEnvironment(recorder, loader=Counting(str(tmp_path)))
+    noted: list[set[str]] = []
+    for _ in range(3):
+        recorder.start()
+        assert env.select_template(["posts/entry.html", "entry.html"]).render() == "E"
+        noted.append(recorder.stop())
     assert asked == ["posts/entry.html", "entry.html"]
-    assert noted == ["tpl:posts/entry.html", "tpl:entry.html"] * 3
+    assert noted == [{"tpl:posts/entry.html", "tpl:entry.html"}] * 3
 
 
-def test_a_build_runs_the_cycle_collector_less_often_and_then_as_before(make_site, monkeypatch):
+GC_SPY = """
+import gc
+from pathlib import Path
+from sonicgen import Plugin
+
+def seen():
+    with Path(__file__).with_suffix(".log").open("a") as log:
+        log.write(repr(gc.get_threshold()) + "\\n")
+
+def setup(ctx):
+    ctx.hook("build:start", seen)
+
+plugin = Plugin(name="gc-spy", version="1.0.0", setup=setup)
+"""
+
+
+def test_a_build_runs_the_cycle_collector_less_often_and_then_as_before(make_site):
     """The collector's thresholds are the process's: a build raises them while it runs, and gives them back even when it fails."""
     import gc
 
-    from sonicgen.build import pipeline
+    from sonicgen.build import build
+    from sonicgen.build.collector import YOUNG_OBJECTS
 
-    site = make_site({"content/posts/a.md": post("A")})
+    site = make_site({"content/posts/a.md": post("A"), "plugins/gc_spy.py": GC_SPY})
     before = gc.get_threshold()
-    during: list[tuple[int, ...]] = []
-    real = pipeline._build
-
-    def spy(*args):  # type: ignore[no-untyped-def]
-        during.append(gc.get_threshold())
-        return real(*args)
-
-    monkeypatch.setattr(pipeline, "_build", spy)
-    assert pipeline.build(site / "site.yaml").summary.pages > 0
-    assert during == [(pipeline.YOUNG_OBJECTS, 20, 20)] and before[0] < pipeline.YOUNG_OBJECTS
+    assert build(site / "site.yaml").summary.pages > 0
+    during = (site / "plugins/gc_spy.log").read_text().splitlines()
+    assert during == [repr((YOUNG_OBJECTS, 20, 20))] and before[0] < YOUNG_OBJECTS
     assert gc.get_threshold() == before
-    (site / "site.yaml").write_text("title: [broken\n")
+    (site / "content/posts/b.md").write_text("---\ntitle: [broken\n---\n")
     with pytest.raises(BuildError):
-        pipeline.build(site / "site.yaml")
-    assert len(during) == 2 and gc.get_threshold() == before
+        build(site / "site.yaml")
+    assert gc.get_threshold() == before

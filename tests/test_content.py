@@ -114,7 +114,8 @@ def test_urls_cannot_leave_the_output_directory():
 
 
 def render(body: str, **options: object) -> str:
-    return MarkdownRenderer(create_markdown(MarkdownConfig(**options))).render(body).html  # type: ignore[arg-type]
+    config = MarkdownConfig(**options)  # type: ignore[arg-type]
+    return MarkdownRenderer(create_markdown(config), config).render(body).html
 
 
 def test_raw_html_is_escaped_unless_enabled():
@@ -127,7 +128,7 @@ def test_javascript_links_are_not_rendered_as_links():
 
 
 def test_one_parse_gives_html_summary_toc_and_words():
-    renderer = MarkdownRenderer(create_markdown(MarkdownConfig()), (2, 3))
+    renderer = MarkdownRenderer(create_markdown(MarkdownConfig()), MarkdownConfig())
     result = renderer.render("Intro *words* here.\n\n<!--more-->\n\n## One\n\n### One A\n\n#### Deep\n\n## Two\n")
     assert result.summary == "<p>Intro <em>words</em> here.</p>\n"
     assert "more" not in result.html
@@ -136,6 +137,6 @@ def test_one_parse_gives_html_summary_toc_and_words():
 
 
 def test_plain_text_keeps_line_breaks_as_spaces():
-    result = MarkdownRenderer(create_markdown(MarkdownConfig())).render("A soft\nbreak and a hard  \nbreak.\n")
+    result = MarkdownRenderer(create_markdown(MarkdownConfig()), MarkdownConfig()).render("A soft\nbreak and a hard  \nbreak.\n")
     assert result.text == "A soft break and a hard break."
     assert result.words == 7

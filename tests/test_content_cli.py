@@ -36,7 +36,7 @@ def snapshot(site: Path, collection: str, kind: str) -> dict[str, tuple[dict, di
     store = open_store(with_source(config, collection, kind), collection)
     problems = Problems()
     try:
-        return {e.slug: (dict(e.fields), dict(e.extra), e.body, e.path) for e in store.entries(collection, problems)}
+        return {e.slug: (dict(e.fields), dict(e.extra), e.load_body(), e.path) for e in store.entries(collection, problems)}
     finally:
         store.close()
         assert not problems.items, problems.items

@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import count_worker_maps, write_tree
+from conftest import write_tree
 
 from sonicgen.config import Config, load_config
-from sonicgen.content.models import Entry, SourceRef
-from sonicgen.errors import Problems, SonicgenError
+from sonicgen.content.models import BodyUnavailable, Entry, SourceRef
+from sonicgen.errors import Problems
+from sonicgen.parallel import WorkerPool
 from sonicgen.sources import ANY, Conflict, NotFound, Stored, StoreError
 from sonicgen.sources.files.rewrite import same
 from sonicgen.sources.files.store import FilesStore
@@ -306,16 +307,17 @@ def test_a_stale_version_after_an_outside_edit_is_a_conflict(site: Path, store: 
 def test_builds_leave_bodies_in_their_files_and_refuse_one_changed_since(site: Path, store: FilesStore):
     path = write_tree(site, {"content/posts/hello.md": HAND_WRITTEN}) / "content/posts/hello.md"
     [entry] = store.entries("posts", Problems())
-    assert entry.body == "Body *text*  \n\nwith trailing spaces.\n"  # read from the file on use
-    assert entry.body_digest() == hashlib.sha256(entry.body.encode()).hexdigest()
+    assert entry.load_body() == "Body *text*  \n\nwith trailing spaces.\n"  # read from the file on use
+    assert entry.body_digest() == hashlib.sha256(entry.load_body().encode()).hexdigest()
     held = store.get("posts", "hello").entry  # a caller's own copy
-    retitled = entry.replace(fields={**entry.fields, "title": "Other"})  # as a content:loaded hook would
+    retitled = dataclasses.replace(entry, fields={**entry.fields, "title": "Other"})  # as a content:loaded hook would
     path.write_text(HAND_WRITTEN.replace("Body", "Changed body"), "utf-8")
-    assert held.body.startswith("Body *text*")
+    assert isinstance(held.body, str) and held.body.startswith("Body *text*")
     assert retitled.body_digest() == entry.body_digest()  # still the file's body, still not in memory
     for deferred in (entry, retitled):
-        with pytest.raises(SonicgenError, match=r"hello\.md: changed while sonicgen was using it; build again"):
-            _ = deferred.body
+        with pytest.raises(BodyUnavailable, match=r"hello\.md: changed while sonicgen was using it; build again") as failure:
+            deferred.load_body()
+        assert failure.value.problem.source.endswith("content/posts/hello.md")
 
 
 def _race(stores: list[FilesStore], version: str, round_: int) -> list[object]:
@@ -422,28 +424,39 @@ def test_invalid_files_are_reported_not_hidden_and_can_be_replaced(site: Path, s
     assert (site / "content/posts/broken.md").read_text("utf-8") == "---\ntitle: Fixed\nrating: 1\n---\nBody\n"
 
 
-def test_files_read_in_worker_processes_are_the_files_read_in_one(site: Path, config: Config, monkeypatch: pytest.MonkeyPatch):
-    """Same entries, problems and order; bodies stay in their files."""
-    import sonicgen.sources.files.store as files_module
-    from sonicgen.content.models import _stored_body
+class Reader:
+    """A worker's context for a store: the site's configuration (a build's workers have more)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+
+def test_files_read_in_worker_processes_are_the_files_read_in_one(site: Path, config: Config):
+    """Same entries, problems and order, with as many files as make the store read them in workers
+    (``PARALLEL_READS``); bodies stay in their files."""
+    from sonicgen.sources.files.store import PARALLEL_READS
 
     post = "---\ntitle: Post {n}\ndate: 2024-05-{day:02}T10:00:00+02:00\ntags: [a]\n---\nBody {n}.\n"
-    tree: dict[str, str | bytes] = {f"content/posts/p{n:02}.md": post.format(n=n, day=n + 1) for n in range(12)}
-    tree["content/posts/p05.md"] = "---\ntitle: Broken\nrating: many\n---\n"
+    count = PARALLEL_READS + 10
+    tree: dict[str, str | bytes] = {f"content/posts/p{n:03}.md": post.format(n=n, day=n % 28 + 1) for n in range(count)}
+    tree["content/posts/p005.md"] = "---\ntitle: Broken\nrating: many\n---\n"
     tree["content/posts/trip/index.md"] = "---\ntitle: Trip\n---\nPhotos.\n"
     tree["content/posts/trip/photo.jpg"] = b"\xff"
     write_tree(site, tree)
-    monkeypatch.setattr(files_module, "PARALLEL_READS", 3)
-    forks = count_worker_maps(monkeypatch, files_module)
-    read: dict[int, tuple[list[Entry], list[str]]] = {}
-    for jobs in (1, 3):
-        store, problems = FilesStore(config, jobs), Problems()
-        read[jobs] = (list(store.entries("posts", problems)), [str(p) for p in problems.items])
-        store.close()
-    assert forks == [3] and read[3] == read[1]
-    entries, problems = read[3]
-    assert [e.slug for e in entries][:3] == ["p00", "p01", "p02"] and len(entries) == 12
-    assert problems == ["content/posts/p05.md:3: rating: expected a number, got text ('many')"]
-    assert all(type(_stored_body(e)).__name__ == "BodyOnDisk" for e in entries)
-    assert entries[-1].bundle_files == ("photo.jpg",) and entries[0].body == "Body 0.\n"
+
+    def read(store: FilesStore) -> tuple[list[Entry], list[str]]:
+        problems = Problems()
+        try:
+            return list(store.entries("posts", problems)), [str(p) for p in problems.items]
+        finally:
+            store.close()
+
+    with WorkerPool(3, Reader, (config,)) as pool:
+        in_workers = read(FilesStore(config, lambda: pool))
+    assert in_workers == read(FilesStore(config))
+    entries, problems = in_workers
+    assert [e.slug for e in entries][:3] == ["p000", "p001", "p002"] and len(entries) == count
+    assert problems == ["content/posts/p005.md:3: rating: expected a number, got text ('many')"]
+    assert not any(isinstance(e.body, str) for e in entries)  # left in their files
+    assert entries[-1].bundle_files == ("photo.jpg",) and entries[0].load_body() == "Body 0.\n"
     assert entries[1].date == datetime(2024, 5, 2, 8, 0, tzinfo=UTC)

@@ -161,7 +161,7 @@ def test_async_hook_failure_is_a_plugin_error_and_sync_dispatch_is_refused():
 def test_tracer_sees_every_handler_call_and_dispatch():
     registry = HookRegistry()
     seen = []
-    registry.tracer = lambda hook, handler, seconds, subject: seen.append((hook, handler.plugin if handler else None, subject))
+    registry.tracer = lambda call: seen.append((call.hook, call.plugin, call.subject))
     registry.register("render:html", lambda html: None, plugin="a", priority=3)
     registry.pipe("render:html", "x", page=None, subject="/p/")
     registry.notify("build:start", config=None, drafts=False, future=False)

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sonicgen.build import BuildOptions, build
-from sonicgen.build import plan as plan_module
-from sonicgen.build.state import decode_deps, encode_deps
-from sonicgen.content import facts as facts_module
+from sonicgen.build.state import BuildState, decode_deps, encode_deps
+from sonicgen.config import load_config
+from sonicgen.content.facts import Facts
+from sonicgen.content.graph import Recorder, SiteGraph
+from sonicgen.content.models import Entry
+from sonicgen.content.published import Published, publish
+from sonicgen.content.rendered import Rendered
+from sonicgen.errors import Problems
+from sonicgen.sources import read_entries
 
 # Fact ids in each of msgpack's encodings (one byte, 0xcc, 0xcd, 0xce), and ones whose bytes
 # hide inside others': 0xcc (204) is the marker of a one-byte id, 0xcd01 the start of 0xcd0100.
@@ -278,44 +285,53 @@ def test_fact_ids_follow_key_order_and_each_output_reads_its_own(make_site):
     assert not any(key.startswith(("d:posts/a:body", "d:posts/c:body")) for key in read)
 
 
-def test_facts_of_only_a_few_docs_are_kept_at_a_time(make_site, monkeypatch):
-    site = make_site({f"content/posts/p{n}.md": post(f"Post {n}", date=f"2024-01-0{n}T10:00:00Z", tags=["x"]) for n in range(1, 7)})
-    monkeypatch.setattr(facts_module, "DOCS_KEPT", 2)
-    kept: list[int] = []
-    doc = facts_module.Facts.doc
+class CountingBodies:
+    """Bodies for a site graph that count how often each summary is made."""
 
-    def counted(self: facts_module.Facts, doc_id: str) -> dict[str, str] | None:
-        found = doc(self, doc_id)
-        kept.append(len(self._docs))
-        return found
+    def __init__(self) -> None:
+        self.summaries: list[str] = []
 
-    monkeypatch.setattr(facts_module.Facts, "doc", counted)
-    rebuild(site)
-    assert kept and max(kept) == 2
-    (site / "content/posts/p3.md").write_text(post("Post three", date="2024-01-03T10:00:00Z", tags=["x"]))
-    stale = rebuild(site)
-    assert "posts/2024/p3/index.html" in stale and stale["tags/x/index.html"] == "the title of posts/p3 changed"
-    assert "Post three" in (site / "dist/tags/x/index.html").read_text()
+    def rendered(self, entry: Entry) -> Rendered:
+        return Rendered(f"<p>{entry.slug}</p>", self.summary(entry), [], entry.slug, 1)
+
+    def summary(self, entry: Entry) -> str:
+        self.summaries.append(entry.slug)
+        return f"<p>{entry.slug}</p>"
+
+    def key(self, entry: Entry) -> str:
+        return entry.body_digest()
 
 
-def test_recording_a_build_keeps_none_of_the_facts_it_resolves(make_site, monkeypatch):
-    """Recording resolves each doc's neighbours, terms and summary once: kept, they held tens of MB
-    at 100,000 posts until the build ended."""
-    site = make_site({f"content/posts/p{n}.md": post(f"Post {n}", date=f"2024-01-0{n}T10:00:00Z", tags=["x"]) for n in range(1, 7)})
-    made: list[facts_module.Facts] = []
-    init = facts_module.Facts.__init__
+def published_posts(make_site, count: int) -> tuple[Published, CountingBodies]:
+    site = make_site({f"content/posts/p{n}.md": post(f"Post {n}", date=f"2024-01-0{n}T10:00:00Z", tags=["x"]) for n in range(1, count + 1)})
+    config, _ = load_config(site / "site.yaml")
+    problems = Problems()
+    bodies = CountingBodies()
+    entries = read_entries(config, problems)
+    published = publish(config, entries, bodies=bodies, data={}, problems=problems, now=datetime.now(UTC))
+    assert not problems.items
+    return published, bodies
 
-    def capture(self: facts_module.Facts, *args: object) -> None:
-        init(self, *args)  # type: ignore[arg-type]
-        made.append(self)
 
-    monkeypatch.setattr(facts_module.Facts, "__init__", capture)
-    rebuild(site, jobs=2)  # pages render in workers: this process resolves summaries only to record them
-    (facts,) = made
-    docs = list(facts.site.docs())
-    assert len(docs) == 6 and all(doc._summary is None for doc in docs)
+def test_facts_of_only_a_few_docs_are_kept_at_a_time(make_site):
+    published, _ = published_posts(make_site, 6)
+    facts = Facts(published, keep=2)
+    first = {n: facts(f"d:posts/p{n}:title") for n in range(1, 7)}
+    assert first == {n: f"Post {n}" for n in range(1, 7)} and facts.kept == 2
+    assert facts("d:posts/p1:route") == "/posts/2024/p1/"  # computed again once let go, and the same
+    assert facts("d:posts/nope:title") == "-"
+
+
+def test_recording_a_build_keeps_none_of_the_facts_it_resolves(make_site):
+    """Recording resolves each doc's summary once: kept on the docs, summaries held tens of MB at
+    100,000 posts until the build ended.  A page that shows one keeps it (listings show it again)."""
+    published, bodies = published_posts(make_site, 6)
+    facts = Facts(published)
+    assert [facts(f"d:posts/p{n}:summary") for n in (1, 1, 2)] == ["<p>p1</p>", "<p>p1</p>", "<p>p2</p>"]
+    assert bodies.summaries == ["p1", "p1", "p2"]  # asked again, made again: nothing was kept
     assert facts("n:posts/p2") == "posts/p3|posts/p1"  # newest first
-    assert {name: len(value) for name, value in vars(facts).items() if isinstance(value, dict)} == {"_docs": 6, "_by_id": 6}
+    doc = SiteGraph(published, Recorder()).get("posts", "p3")
+    assert doc is not None and doc.summary == doc.summary and bodies.summaries[3:] == ["p3"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -326,12 +342,16 @@ def test_recording_a_build_keeps_none_of_the_facts_it_resolves(make_site, monkey
 def test_the_readers_of_changed_facts_are_found_by_searching_the_deps_blobs(deps, changed):
     """The planner lets SQLite search each output's deps for a changed fact's encoded id; an id's
     bytes can also occur inside another's (or the array's header), so only decoding decides."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE facts (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, value TEXT NOT NULL, doc TEXT)")
-    conn.execute("CREATE TABLE outputs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, deps BLOB NOT NULL)")
-    conn.executemany("INSERT INTO facts (id, key, value) VALUES (?, ?, '')", [(fact, f"k{fact}") for fact in FACT_IDS])
-    conn.executemany(
-        "INSERT INTO outputs (path, definition, deps) VALUES (?, '', ?)", [(f"p{n}", encode_deps(d)) for n, d in enumerate(deps)]
-    )
-    found = plan_module._readers(conn, {f"k{fact}": "" for fact in changed})
-    assert set(found) == {f"p{n}" for n, d in enumerate(deps) if d & changed}
+    with tempfile.TemporaryDirectory() as root:
+        state = BuildState.open(Path(root))
+        with sqlite3.connect(state.path) as conn:  # facts at chosen ids, in the state's own tables
+            conn.executemany("INSERT INTO facts (id, key, value) VALUES (?, ?, '')", [(fact, f"s:k{fact}") for fact in FACT_IDS])
+            conn.executemany(
+                "INSERT INTO outputs (path, definition, deps) VALUES (?, '', ?)", [(f"p{n}", encode_deps(d)) for n, d in enumerate(deps)]
+            )
+        found = state.readers([f"s:k{fact}" for fact in changed])
+        state.close()
+    assert state.damage is None
+    assert {path: set(keys) for path, keys in found.items()} == {
+        f"p{n}": {f"s:k{fact}" for fact in d & changed} for n, d in enumerate(deps) if d & changed
+    }

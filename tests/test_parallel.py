@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import gc
+import os
+import threading
 import weakref
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.request import urlopen
 
-from conftest import count_worker_maps, post, run, tree_digest
+from conftest import post, run, tree_digest
 
-from sonicgen.build import rendering
-from sonicgen.parallel import fork_map, slices
+from sonicgen.build import BuildOptions, BuildResult, build
+from sonicgen.parallel import WorkerPool, slices
 
 CODE = "```python\ndef f(x):\n    return x * 2\n```\n"
 
@@ -82,19 +87,6 @@ def test_a_renderer_change_renders_the_bodies_on_all_cores_before_comparing_summ
     assert "Rendering Markdown (30)" in result.output, result.output
 
 
-def test_definitions_made_in_workers_are_those_one_process_makes(make_site, monkeypatch):
-    site = make_site(site_files(30))
-    assert run(site, "build", "--jobs", "1").exit_code == 0  # records each output's definition, made in one process
-    monkeypatch.setattr(rendering, "PARALLEL_DEFINITIONS", 1)
-    used = count_worker_maps(monkeypatch, rendering)
-    (site / "content/posts/post-003.md").write_text(post("Post 3", date="2024-01-04T10:00:00Z", tags=["t3", "all"], body="Edited."))
-    result = run(site, "build", "-v", "--jobs", "2")
-    assert result.exit_code == 0, result.output
-    assert used == [2]
-    assert "its route, templates or context changed" not in result.output  # equal definitions: only the edit's outputs render
-    assert "the body of posts/post-003 changed" in result.output
-
-
 def test_work_is_sliced_in_order_into_enough_small_slices():
     parts = slices(10_000, 2)
     assert [n for part in parts for n in part] == list(range(10_000))
@@ -102,11 +94,81 @@ def test_work_is_sliced_in_order_into_enough_small_slices():
     assert [len(part) for part in slices(100, 2)] == [13, 13, 13, 13, 12, 12, 12, 12]  # small work: 4 slices per worker
 
 
-def test_fork_map_lets_go_of_each_result_once_it_was_taken():
+def one_set(context: None, index: int) -> set[int]:
+    """A task for worker processes (module-level: workers import it by name)."""
+    return {index}
+
+
+def test_a_worker_pool_lets_go_of_each_result_once_it_was_taken():
     taken: list[weakref.ref[set[int]]] = []
-    for _, result in fork_map(lambda index: {index}, 4, 2):
-        taken.append(weakref.ref(result))
-        del result
-        gc.collect()
-        assert [ref() for ref in taken[:-1]] == [None] * (len(taken) - 1)  # results do not pile up in the parent
+    with WorkerPool(2) as pool:
+        for _, result in pool.map(one_set, range(4)):
+            taken.append(weakref.ref(result))
+            del result
+            gc.collect()
+            assert [ref() for ref in taken[:-1]] == [None] * (len(taken) - 1)  # results do not pile up in the parent
     assert len(taken) == 4
+
+
+WORKER_LOG = """
+import os
+from pathlib import Path
+from sonicgen import Plugin
+
+def setup(ctx):
+    log = Path(__file__).with_suffix(".log")
+
+    def seen(html):
+        with log.open("a") as out:
+            out.write(f"{os.getpid()} {os.getppid()}\\n")
+        return None
+
+    ctx.hook("render:html", seen)
+
+plugin = Plugin(name="worker-log", version="1.0.0", setup=setup)
+"""
+
+
+def test_a_parallel_build_runs_from_a_thread_while_another_serves_requests(make_site, tmp_path):
+    """A build inside a threaded server (the dev server, the write API): its workers are not forks of
+    the server's process, and the server answers all along."""
+    site = make_site({**site_files(60), "plugins/worker_log.py": WORKER_LOG})
+    assert run(site, "build", "--jobs", "1", "--out", str(tmp_path / "one")).exit_code == 0
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www/ping.txt").write_text("pong")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path / "www")))
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    answers: list[bytes] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            with urlopen(f"http://127.0.0.1:{server.server_address[1]}/ping.txt", timeout=10) as reply:
+                answers.append(reply.read())
+
+    asking = threading.Thread(target=ask)
+    asking.start()
+    log = site / "plugins/worker_log.log"
+    log.unlink()
+    built: list[BuildResult] = []
+    building = threading.Thread(target=lambda: built.append(build(site / "site.yaml", BuildOptions(jobs=2, out=tmp_path / "two"))))
+    try:
+        building.start()
+        building.join(120)
+    finally:
+        stop.set()
+        asking.join(30)
+        server.shutdown()
+        server.server_close()
+    assert not building.is_alive() and built and built[0].summary.pages > 60
+    assert tree_digest(tmp_path / "two") == tree_digest(tmp_path / "one")
+    renderers = {tuple(map(int, line.split())) for line in log.read_text().splitlines()}
+    assert len({pid for pid, _ in renderers}) == 2  # two worker processes rendered the pages...
+    assert all(parent != os.getpid() for _, parent in renderers)  # ...neither of them forked from this one
+    assert len(answers) > 10 and set(answers) == {b"pong"}

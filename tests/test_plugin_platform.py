@@ -169,6 +169,23 @@ plugin = Plugin(name="hello", description="Greetings.", setup=setup)
 '''
 
 
+NOT_A_COMMAND = """
+from sonicgen import Plugin
+
+def setup(ctx):
+    ctx.command(lambda: None)
+
+plugin = Plugin(name="loose", setup=setup)
+"""
+
+
+def test_a_plugin_command_that_is_not_a_click_command_is_refused_when_it_registers(make_site):
+    site = make_site({"plugins/loose.py": NOT_A_COMMAND})
+    result = run(site, "build")
+    assert result.exit_code == 1
+    assert "plugin 'loose': commands must be named click commands (use @click.command())" in result.output
+
+
 def test_plugin_commands_run_as_sonicgen_plugin_command(make_site):
     site = make_site({"plugins/hello.py": COMMANDS})
     result = run(site, "hello", "greet", "--name", "Ada")

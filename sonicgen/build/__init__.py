@@ -1,5 +1,6 @@
-"""The build: config → plugins → content → site graph → outputs → render → atomic write."""
+"""The build: configure → survey → plan → assemble → render → write → record (see :mod:`sonicgen.build.pipeline`)."""
 
-from sonicgen.build.pipeline import BuildOptions, BuildResult, build
+from sonicgen.build.options import BuildOptions, BuildResult
+from sonicgen.build.pipeline import build
 
 __all__ = ["BuildOptions", "BuildResult", "build"]

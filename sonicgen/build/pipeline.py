@@ -1,253 +1,410 @@
-"""One build from start to finish: configuration, plugins, the check that anything changed,
-then content, handed to :mod:`sonicgen.build.rendering`.
+"""One build, its stages in order: configure → survey → plan → assemble → render → write → record.
 
-Every stage collects problems instead of stopping at the first; the build stops before
-writing if any error was found, so the previous output stays untouched.
+One-shot builds and resident builds (:mod:`sonicgen.build.resident`) both go through
+:func:`run_build`; a resident build hands it what its last good build kept (the site in memory,
+its render cache and build state), which the stages use where the change set allows.
+
+Every stage collects problems instead of stopping at the first; the build stops before writing
+if any error was found, so the previous output stays untouched.
 """
 
 from __future__ import annotations
 
-import gc
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from sonicgen.build.incremental import settings_fingerprint
+from sonicgen.build.changes import What, input_stats
+from sonicgen.build.collector import fewer_collections
+from sonicgen.build.configure import Configured, configure
+from sonicgen.build.options import BuildOptions, BuildResult
+from sonicgen.build.plan import Case, Outcome, Plan, find_stale, plan
 from sonicgen.build.progress import Progress, Silent
-from sonicgen.build.render_cache import RenderCache, renderer_fingerprint
-from sonicgen.build.signature import Signature, input_roots, input_signature, is_due
-from sonicgen.build.sources import SourceMemory
-from sonicgen.build.state import open_state, state_path
-from sonicgen.config import Config, load_config
+from sonicgen.build.settings import doc_shape, versions
+from sonicgen.build.signature import Signature, input_signature, next_change
+from sonicgen.build.state import BuildRecord, BuildState, InputStat, Recorded, Resolve
+from sonicgen.build.survey import Survey, published, read, survey
 from sonicgen.content.fields import check_defaults
+from sonicgen.content.models import BodyUnavailable, Entry
 from sonicgen.content.outputs import BuildSummary
-from sonicgen.db.connect import DatabaseError
+from sonicgen.content.published import doc_id
 from sonicgen.errors import BuildError, PluginError, Problem, Problems, Severity
-from sonicgen.hooks.loader import SitePlugins, load_plugins
-from sonicgen.hooks.registry import Tracer
-from sonicgen.output.writer import MANIFEST
+from sonicgen.output.writer import manifest_stat
 from sonicgen.parallel import available_cores
-from sonicgen.render.theme import theme_dir
-from sonicgen.sources import read_entries
-from sonicgen.sources.files.reader import load_data
+from sonicgen.sources import load_data
 
-if TYPE_CHECKING:
-    from sonicgen.build.rendering import Kept
-
-Keep = Callable[["Kept"], None]
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    drafts: bool = False
-    future: bool = False
-    base_url: str | None = None
-    out: Path | None = None
-    clean: bool = False
-    strict: bool = False
-    now: datetime | None = None
-    hook_tracer: Tracer | None = None
-    jobs: int | None = None  # worker processes; None: one per available core
+if TYPE_CHECKING:  # the heavy stages are imported when a build has something to render
+    from sonicgen.build.reads import Reads
+    from sonicgen.build.render import SiteInputs, WorkerSite
+    from sonicgen.build.render_cache import RenderCache
+    from sonicgen.build.site import Site
+    from sonicgen.output.writer import CommitResult
+    from sonicgen.parallel import WorkerPool
 
 
 @dataclass
-class BuildResult:
-    summary: BuildSummary
-    warnings: list[Problem] = field(default_factory=list)
+class Kept:
+    """What a good build leaves for the next build in the same process, with its build state open."""
+
+    run: Configured
+    site: Site
+    cache: RenderCache  # over ``cache.state``, which stays open until :meth:`close`
+    inputs: dict[str, InputStat]  # the input files as it saw them
+    build: str  # its id in the build state: another process's build since makes the site stale
+    warnings: list[Problem]  # what reading and assembling the site warned about
+
+    def close(self) -> None:
+        self.cache.state.close()
 
 
-def fail(problems: Problems, *, strict: bool = False) -> None:
-    if problems.errors:
-        raise BuildError(problems.items)
-    if strict and problems.warnings:
-        raise BuildError([*problems.items, Problem("build", f"{len(problems.warnings)} warning(s) and --strict is set")])
+@dataclass
+class Built:
+    result: BuildResult
+    kept: Kept | None  # what the next build in this process may use
 
 
-def _output_dir(config: Config, options: BuildOptions) -> Path:
-    out = options.out.resolve() if options.out else config.output_dir
-    guarded = {config.root: "the site itself", config.content_dir: "the content folder"}
-    for place, what in guarded.items():
-        if out == place or place.is_relative_to(out) or out.is_relative_to(config.content_dir):
-            raise BuildError([Problem(str(out), f"output directory would overwrite {what}; choose another --out")])
-    for folder in input_roots(config):  # static files, templates, data, plugins, the theme
-        if out.is_relative_to(folder):
-            where = folder.relative_to(config.root) if folder.is_relative_to(config.root) else folder
-            raise BuildError([Problem(str(out), f"output directory is inside {where}/, which the build reads; choose another --out")])
-    return out
+def build(config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None) -> BuildResult:
+    """Build the site configured at ``config_path``; raise BuildError on failure."""
+    built = run_build(config_path, options or BuildOptions(), progress or Silent())
+    if built.kept is not None:
+        built.kept.close()
+    return built.result
 
 
-def open_render_cache(config: Config, plugins: SitePlugins, problems: Problems) -> RenderCache | None:
-    """The Markdown cache in the build state; a build still works (slower) when it cannot be opened."""
-    try:
-        conn = open_state(config)
-    except (DatabaseError, sqlite3.DatabaseError) as exc:
-        cache_warning(config, problems, str(exc))
-        return None
-    try:
-        return RenderCache(conn, renderer_fingerprint(config, plugins), state_path(config))
-    except sqlite3.DatabaseError as exc:  # damage beyond the header shows on the first read
-        conn.close()
-        cache_warning(config, problems, str(exc))
-        return None
-
-
-def cache_warning(config: Config, problems: Problems, damage: str) -> None:
-    where = str(state_path(config).relative_to(config.root))
-    problems.warn(where, f"{damage}; building without the render cache (delete .sonicgen/ to start afresh)")
-
-
-def build(
-    config_path: Path, options: BuildOptions | None = None, progress: Progress | None = None, *, keep: Keep | None = None
-) -> BuildResult:
-    """Build the site configured at ``config_path``; raise BuildError on failure.
-
-    A failing plugin becomes a problem like any other, pointing at the line of its code.
-    ``keep`` gets what a good build rendered with (:mod:`sonicgen.build.resident` builds on it):
-    such a build always loads the site, even when nothing changed.
-    """
+def run_build(
+    config_path: Path, options: BuildOptions, progress: Progress, *, kept: Kept | None = None, signature: Signature | None = None
+) -> Built:
+    """Run the stages.  ``kept`` is what the last good build in this process left (its configuration
+    must still be the site's); ``signature``, the input files' stat if the caller took it.  What the
+    result keeps holds the build state open (:meth:`Kept.close`); a failed build keeps nothing and
+    closes it.  A failing plugin becomes a problem pointing at its code."""
+    state = kept.cache.state if kept is not None else None
     try:
         with fewer_collections():
-            return _build(config_path, options, progress, keep)
-    except PluginError as exc:
-        raise BuildError([exc.problem(config_path.resolve().parent)]) from exc
-
-
-YOUNG_OBJECTS = 50_000
-"""Allocations between runs of the cycle collector during a build (Python's default is 700)."""
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """A build makes hundreds of thousands of objects that live until it ends, and the cycle collector
-    walked them 584 times in a one-post rebuild of 10,000 pages (0.2 s; 6 times and 0.04 s after this)."""
-    before = gc.get_threshold()
-    gc.set_threshold(YOUNG_OBJECTS, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
-def _build(config_path: Path, options: BuildOptions | None, progress: Progress | None, keep: Keep | None) -> BuildResult:
-    options = options or BuildOptions()
-    progress = progress or Silent()
-    started = time.perf_counter()
-    now = options.now or datetime.now(UTC)
-
-    progress.stage("Loading configuration")
-    config, problems = load_config(config_path, overrides={"base_url": options.base_url}, keep_going=True)
-    try:
-        plugins = load_plugins(config)
-    except BuildError as exc:  # plugin settings are part of site.yaml: report both at once
-        raise BuildError([*problems.items, *exc.problems]) from None
-    fail(problems)
-    registry = plugins.registry
-    registry.tracer = options.hook_tracer
-    config = registry.pipe("config:loaded", config)
-    out_dir = _output_dir(config, options)
-    registry.notify("build:start", config=config, drafts=options.drafts, future=options.future)
-    theme = theme_dir(config)
-
-    progress.stage("Reading content")
-    check_defaults(config.site.collections, config.source, config.line_of, problems)
-    cache = open_render_cache(config, plugins, problems)
-    try:  # the state database stays open until the build ends, however it ends
-        settings = settings_fingerprint(config, plugins, (options.drafts, options.future), out_dir)
-        signature = input_signature(config)
-        run = Run(config, options, plugins, problems, progress, now, started, out_dir, theme, cache, settings, signature, keep)
-        unchanged = None if keep is not None else _nothing_changed(run)
-        if unchanged is not None:
-            registry.notify("build:done", summary=unchanged.summary, config=config)
-            return unchanged
-        # Imported only now: a build with nothing to do never loads Jinja, markdown-it or Pygments.
-        from sonicgen.build import rendering
-
-        markdown = rendering.markdown_renderer(config, plugins)
-        memory = SourceMemory(cache.conn, config) if cache is not None else None
-        read = read_entries(config, problems, memory, options.jobs or available_cores())
-        if cache is not None and memory is not None and memory.damage is not None:
-            cache.damage = cache.damage or memory.damage
-        entries = [registry.pipe("content:loaded", e, config=config, subject=e.source.path) for e in read]
-        data = load_data(config, problems)
-        fail(problems)
-        return rendering.render_site(run, markdown, entries, data)
-    finally:
-        if cache is not None:
-            cache.conn.close()
+            now = options.now or datetime.now(UTC)
+            progress.stage("Loading configuration")
+            run = replace(kept.run, now=now, problems=Problems()) if kept is not None else configure(config_path, options, now)
+            if state is None:
+                state = BuildState.open(run.config.root)
+            built = _stages(_Run(run, options, progress, state, time.perf_counter()), kept, signature)
+    except (PluginError, BodyUnavailable) as exc:
+        if state is not None:
+            state.close()
+        problem = exc.problem(config_path.resolve().parent) if isinstance(exc, PluginError) else exc.problem
+        raise BuildError([problem]) from exc
+    except BaseException:
+        if state is not None:
+            state.close()
+        raise
+    if built.kept is None:
+        state.close()
+    return built
 
 
 @dataclass
-class Run:
+class _Run:
     """What every stage of one build shares."""
 
-    config: Config
+    run: Configured
     options: BuildOptions
-    plugins: SitePlugins
-    problems: Problems
     progress: Progress
-    now: datetime
+    state: BuildState
     started: float
-    out_dir: Path
-    theme: Path
-    cache: RenderCache | None
-    settings: str
-    signature: Signature
-    keep: Keep | None = None
+
+    @property
+    def problems(self) -> Problems:
+        return self.run.problems
 
 
-class Outcome(msgspec.Struct):
-    """What a good build leaves for a build that finds nothing changed: its counts and warnings."""
-
-    pages: int
-    files: int
-    warnings: list[tuple[str, str, int | None, str | None]]
-
-
-def manifest_stat(out_dir: Path) -> str:
+def _stages(b: _Run, kept: Kept | None, signature: Signature | None) -> Built:
+    """The stages, in order."""
+    run, options, state = b.run, b.options, b.state
+    run.plugins.registry.notify("build:start", config=run.config, drafts=options.drafts, future=options.future)
+    b.progress.stage("Reading content")
+    check_defaults(run.config.site.collections, run.config.source, run.config.line_of, b.problems)
+    damage = _Damage(state, b.problems)
+    recorded = state.recorded()
+    if kept is not None and recorded.build != kept.build:
+        kept = None  # another process built the site since: what is kept is not what the output holds
+    signature = signature or input_signature(run.config)
+    workers = _Workers(run, options, many=len(signature.files) > WORKERS_WORTH)
     try:
-        st = (out_dir / MANIFEST).stat()
-    except OSError:
-        return ""
-    return f"{st.st_size}:{st.st_mtime_ns}"
+        found = survey(
+            run,
+            state,
+            recorded,
+            signature,
+            options,
+            kept.site.entries if kept is not None else None,
+            kept.inputs if kept is not None else None,
+            workers,
+            b.problems,
+        )
+        b.problems.check()
+        the_plan = plan(state, found.changes, strict=options.strict)
+        if the_plan.nothing:
+            return _unchanged(b, recorded, signature, found, the_plan, kept)
+        site, cache, assembled = _assemble(b, the_plan, found, kept)
+        warnings = list(b.problems.warnings)
+        resolve = _resolver(site, run.renderer)
+        done = _render(b, the_plan, site, cache, resolve, workers)
+        damage.check()
+    finally:
+        workers.close()
+    the_plan = done.plan
+    summary = BuildSummary(output_dir=str(run.out_dir), plan=the_plan.case.value, assembled=assembled, kept=done.kept)
+    summary.pages, summary.files = site.pages, len(site.outputs) - site.pages  # every output is rendered or kept
+    summary.stale = {path: the_plan.stale[path] for path in done.reads.by_path if path in the_plan.stale}
+    summary.written, summary.unchanged, summary.removed = done.committed.written, done.committed.unchanged, done.committed.removed
+    build_id, inputs = _record(b, the_plan, site, cache, done.reads, resolve, signature, found, summary)
+    damage.check()
+    summary.markdown_cached, summary.markdown_rendered, summary.markdown_fetched = cache.hits, cache.misses, cache.fetched
+    summary.warnings = len(b.problems.warnings)
+    summary.seconds = time.perf_counter() - b.started
+    run.plugins.registry.notify("build:done", summary=summary, config=run.config)
+    result = BuildResult(summary, b.problems.warnings)
+    if not (state.usable and damage.silent):
+        return Built(result, None)
+    return Built(result, Kept(run, site, cache, inputs, build_id, warnings))
 
 
-def _nothing_changed(run: Run) -> BuildResult | None:
-    """The last good build's result when no input, setting or scheduled time changed since; else None."""
-    cache = run.cache
-    if cache is None or cache.damage is not None or run.options.clean or not run.signature.trusted:
-        return None
+WORKERS_WORTH = 300
+"""Input files beyond which a build that renders everything starts its workers while it reads the site."""
+
+
+def _resolver(site: Site, renderer: str) -> Resolve:
+    from sonicgen.build.site import resolver
+
+    return resolver(site, renderer)
+
+
+class _Workers:
+    """The worker processes of one build: none with one job; otherwise started when first needed (or
+    while the site is read, when every output of a large site will render), handed the site's inputs
+    once, and stopped with the build.  Rendering's modules are imported only when they start."""
+
+    def __init__(self, run: Configured, options: BuildOptions, *, many: bool) -> None:
+        self.run = run
+        self.options = options
+        self.jobs = options.jobs or available_cores()
+        self.many = many  # a large site: worth starting early
+        self._pool: WorkerPool[WorkerSite] | None = None
+        self._adopted = False
+
+    def early(self) -> None:
+        """Start now if every output of a large site (or of any site, with ``--jobs``) will render."""
+        if self.many or self.options.jobs:
+            self.pool()
+
+    def pool(self) -> WorkerPool[WorkerSite] | None:
+        """The workers, started now if they were not; None with one job."""
+        from sonicgen.build.render import WORKER_MODULES, WorkerSite, worker_setup
+        from sonicgen.parallel import WorkerPool
+
+        if self.jobs < 2:
+            return None
+        if self._pool is None:
+            self._pool = WorkerPool(self.jobs, WorkerSite, (worker_setup(self.run, self.options),), WORKER_MODULES)
+        return self._pool
+
+    def for_site(self, inputs: SiteInputs) -> WorkerPool[WorkerSite] | None:
+        """The workers, each handed ``inputs`` (once)."""
+        from sonicgen.build.render import adopt
+
+        pool = self.pool()
+        if pool is not None and not self._adopted:
+            pool.each(adopt, inputs)
+            self._adopted = True
+        return pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def _assemble(b: _Run, the_plan: Plan, found: Survey, kept: Kept | None) -> tuple[Site, RenderCache, bool]:
+    """The site to render: the kept one with the edited entries in place when the plan allows (and the
+    plugins' own outputs come out the same), else read and assembled.  True when it was assembled."""
+    from sonicgen.build.render_cache import RenderCache
+    from sonicgen.build.site import assemble, edit
+
+    run, options = b.run, b.options
+    if the_plan.case is Case.EDITS and kept is not None and found.edited and edit(kept.site, found.edited, run.plugins.others()):
+        kept.cache.start_build()
+        b.problems.extend(kept.warnings)  # the edits changed no front matter: what was read and assembled warns alike
+        return kept.site, kept.cache, False
+    everyone = found.read or read(run, b.state, None, b.problems)
+    data = load_data(run.config, b.problems)
+    b.problems.check()
+    cache = RenderCache(b.state, everyone.markdown, run.renderer)
+    b.progress.stage("Assembling the site")
+    site = assemble(
+        run.config,
+        run.plugins,
+        run.theme,
+        everyone.entries,
+        data,
+        bodies=cache,
+        markdown=everyone.markdown,
+        problems=b.problems,
+        now=run.now,
+        drafts=options.drafts,
+        future=options.future,
+    )
+    return site, cache, True
+
+
+@dataclass
+class _Done:
+    plan: Plan  # as it went: a build state that fails while planning makes it "everything"
+    reads: Reads
+    committed: CommitResult
+    kept: int  # outputs whose last file stands
+
+
+def _render(b: _Run, the_plan: Plan, site: Site, cache: RenderCache, resolve: Resolve, workers: _Workers) -> _Done:
+    """Find what is stale, render it (on every core when there is much), and commit the output."""
+    from sonicgen.build.render import PAGES_PER_WORKER, SiteInputs, render_bodies, render_outputs, workers_for
+    from sonicgen.output.writer import OutputWriter
+
+    run, options, state, progress = b.run, b.options, b.state, b.progress
+    progress.stage("Planning")
+    writer = OutputWriter.open(run.out_dir, clean=options.clean)
+    inputs = SiteInputs(cache.epoch, site.entries, site.published.data, writer.staging_spec)
     try:
-        meta = dict(cache.conn.execute("SELECT name, value FROM meta").fetchall())
-    except sqlite3.DatabaseError:
-        return None
-    if (
-        meta.get("inputs") != run.signature.digest
-        or meta.get("settings") != run.settings
-        or meta.get("manifest") != manifest_stat(run.out_dir)
-        or is_due(meta.get("next_change"), run.now)
-        or "outcome" not in meta
-    ):
-        return None
-    try:
-        outcome = msgspec.json.decode(meta["outcome"], type=Outcome)
-    except msgspec.DecodeError:
-        return None
+        touched = [site.published.by_id[d.doc].entry for d in the_plan.docs if d.doc in site.published.by_id]
+        if the_plan.case is Case.COMPARE and workers_for(options.jobs, len(touched)) > 1 and cache.missing(touched):
+            pool = workers.for_site(inputs)  # the plan compares the changed docs' summaries: their bodies on every core first
+            if pool is not None:
+                render_bodies(touched, cache, pool, progress)
+        find_stale(the_plan, state, site.outputs, site.foreign, resolve, writer.previous.__contains__)
+        if not state.usable and the_plan.case is not Case.EVERYTHING:
+            the_plan = Plan(Case.EVERYTHING, why="no build state", docs=the_plan.docs)
+            find_stale(the_plan, state, site.outputs, site.foreign, resolve, writer.previous.__contains__)
+        everything = the_plan.case is Case.EVERYTHING
+        stale, definitions = the_plan.stale, the_plan.definitions
+        kept = [] if everything else [path for path in definitions if path not in stale]
+        for path in kept:
+            writer.note(path, writer.previous[path], False)
+        # Membership, not a call per output: a one-post rebuild of a large site does little else.
+        items = (
+            list(site.outputs.items()) if everything else [(p, o) for p, o in site.outputs.items() if p in stale or p not in definitions]
+        )
+        # A doc's page and its JSON document side by side: the second finds the body in the cache's memory.
+        items.sort(key=lambda item: str(item[1].source))  # str: a plugin may have given another type
+        # Most pages render: their bodies first, on every core.  A few: workers cost more than they save.
+        many = everything or sum(1 for path, _ in items if path in definitions) > 2 * PAGES_PER_WORKER
+        pool = workers.for_site(inputs) if many and workers_for(options.jobs, len(items)) > 1 else None
+        if pool is not None:
+            render_bodies([doc.entry for doc in site.published.docs()], cache, pool, progress)
+        progress.stage("Rendering", len(items))
+        rendered = render_outputs(site, items, writer, pool, run.config.root, progress, options.hook_tracer, define=everything)
+        definitions.update(rendered.definitions)
+        cache.finish()  # even if the build fails: these renderings stay valid for the next one
+        b.problems.extend(rendered.failures)
+        b.problems.check(strict=options.strict)
+        progress.stage("Writing")
+        committed = writer.commit()
+    finally:
+        writer.abort()
+    return _Done(the_plan, rendered.reads, committed, len(kept))
+
+
+def _record(
+    b: _Run,
+    the_plan: Plan,
+    site: Site,
+    cache: RenderCache,
+    reads: Reads,
+    resolve: Resolve,
+    signature: Signature,
+    found: Survey,
+    summary: BuildSummary,
+) -> tuple[str, dict[str, InputStat]]:
+    """Remember the build in the build state for the next one; its id, and the input files as it saw them."""
+    run, options = b.run, b.options
+    b.progress.stage("Recording")
+    everything = the_plan.case is Case.EVERYTHING
+    if everything:
+        cache.prune()
+    now_inputs = input_stats(signature, site.entries, run.config.root)
+    before = found.inputs if found.inputs is not None else ({} if everything else now_inputs)
+    warnings = [(w.source, w.message, w.line, w.field) for w in b.problems.warnings]
+    build_id = uuid.uuid4().hex
+    meta = {
+        "settings": run.settings,
+        "inputs": signature.digest,
+        "racy": "1" if signature.racy else "",
+        "next_change": next_change(site.entries, run.now, future=options.future),
+        "manifest": manifest_stat(run.out_dir),
+        "outcome": msgspec.json.encode(Outcome(summary.pages, summary.files, warnings)).decode(),
+        "build": build_id,  # a resident build tells by it whether another process built the site since
+    }
+    b.state.record(
+        BuildRecord(
+            meta=meta,
+            everything=everything,
+            changed=the_plan.changed,
+            docs=_docs_to_record(the_plan, site.entries, run, options),
+            removed_docs=[d.doc for d in the_plan.docs if d.what is What.REMOVED],
+            inputs={path: stat for path, stat in now_inputs.items() if before.get(path) != stat},
+            removed_inputs=sorted(before.keys() - now_inputs.keys()),
+            reads=reads,
+            definitions=the_plan.definitions,
+            resolve=resolve,
+        )
+    )
+    return build_id, now_inputs
+
+
+def _docs_to_record(the_plan: Plan, entries: list[Entry], run: Configured, options: BuildOptions) -> dict[str, tuple[str, str]]:
+    """Entry id -> (version, shape) for the entries new or changed (every entry after a build that rendered everything)."""
+    if the_plan.case is not Case.EVERYTHING:
+        wanted = {d.doc for d in the_plan.docs if d.what is not What.REMOVED}
+        entries = [e for e in entries if doc_id(e.collection, e.slug) in wanted]
+    current = versions(entries, run.renderer, run.config, published(run, options))
+    return {doc_id(e.collection, e.slug): (current[doc_id(e.collection, e.slug)], doc_shape(e)) for e in entries}
+
+
+def _unchanged(b: _Run, recorded: Recorded, signature: Signature, found: Survey, the_plan: Plan, kept: Kept | None) -> Built:
+    """The last good build's result, as a build with nothing to do; the input files' stat is recorded
+    again where it changed without their content (a file saved unchanged, one no longer too recent to trust)."""
+    run = b.run
+    outcome = the_plan.outcome
+    assert outcome is not None
+    if found.inputs is not None:
+        now = input_stats(signature, kept.site.entries if kept is not None else [], run.config.root)
+        changed = {path: stat for path, stat in now.items() if found.inputs.get(path) != stat}
+        if changed or recorded.inputs != signature.digest:
+            b.state.keep_inputs({"inputs": signature.digest, "racy": "1" if signature.racy else ""}, changed)
+            if kept is not None:
+                kept.inputs = now
     warnings = [Problem(source, message, line, field, Severity.WARNING) for source, message, line, field in outcome.warnings]
-    if run.options.strict and warnings:
-        return None  # let the planner's build report them and fail
-    return nothing_to_do(run.out_dir, outcome.pages, outcome.files, warnings, run.started)
+    summary = BuildSummary(output_dir=str(run.out_dir), pages=outcome.pages, files=outcome.files, inputs_unchanged=True)
+    summary.plan = the_plan.case.value
+    summary.unchanged, summary.warnings = outcome.pages + outcome.files, len(warnings)
+    summary.seconds = time.perf_counter() - b.started
+    run.plugins.registry.notify("build:done", summary=summary, config=run.config)
+    return Built(BuildResult(summary, warnings), kept)
 
 
-def nothing_to_do(out_dir: Path | str, pages: int, files: int, warnings: list[Problem], started: float) -> BuildResult:
-    """The result of a build that found no input changed: the last good build's counts and warnings."""
-    summary = BuildSummary(output_dir=str(out_dir), pages=pages, files=files, inputs_unchanged=True)
-    summary.unchanged, summary.warnings = pages + files, len(warnings)
-    summary.seconds = time.perf_counter() - started
-    return BuildResult(summary, warnings)
+class _Damage:
+    """Warns once when the build state fails: the build goes on without it, and says so."""
+
+    def __init__(self, state: BuildState, problems: Problems) -> None:
+        self.state = state
+        self.problems = problems
+        self.silent = True
+        self.check()
+
+    def check(self) -> None:
+        if self.silent and self.state.damage is not None:
+            self.silent = False
+            why = f"{self.state.damage}; building without the render cache (delete .sonicgen/ to start afresh)"
+            self.problems.warn(self.state.label, why)

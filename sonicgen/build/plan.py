@@ -1,87 +1,163 @@
-"""Plan an incremental build: which outputs are stale, and why.
+"""Plan a build: which outputs to render, and why.
 
 The build state remembers, for every output, its definition (route, templates, context or
-generator, see :func:`~sonicgen.content.facts.definition`) and the facts it read while it was
-rendered.  An output is re-rendered when it is new, its definition changed, its file is gone
-from the output, or one of its facts changed; everything else keeps its previous file.
-Facts are compared, never pages: a doc whose entry and settings did not change (its
-*version*) is not even looked at.
+generator: :func:`~sonicgen.content.facts.definition`) and the facts it read while it rendered.
+An output renders when it is new, its definition changed, its file is gone from the output, or
+one of its facts changed; everything else keeps its file.  Facts are compared, never pages, and
+a doc whose version did not change is not even looked at.
+
+:func:`plan` reads the change set and decides which case a build is; a resident build takes the
+same decisions with the site already in memory:
+
+- **nothing**: no input, setting or scheduled time changed and the output is as the last good
+  build left it, whose result stands;
+- **edited docs**: entries edited in their bodies alone, and nothing else.  The site graph is
+  made of the entries but their bodies, and the built-in plugins' outputs of the graph, so every
+  such output is defined as the last build recorded it; no fact but the edited docs' can differ,
+  so only theirs are compared and their readers found.  Outputs of other plugins are defined
+  again (they may read bodies);
+- **compare**: anything else: every output is defined again, and the facts of every changed doc
+  and every fact of the site as a whole are compared;
+- **everything**: there is nothing usable to compare with (no build state, ``--clean``, the first
+  build, or settings every output depends on changed).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from sonicgen.build.state import as_json, decode_deps, encode_fact
+import msgspec
 
-Resolve = Callable[[str], str | None]
-"""The current fact of a key; None when it cannot be known."""
+from sonicgen.build.changes import ChangeSet, DocChange, What
+from sonicgen.build.state import UNKNOWN, BuildState, Resolve
+from sonicgen.content import deps
+from sonicgen.content.facts import Memo, definition, is_definable
+from sonicgen.content.outputs import Output
 
 UNFINGERPRINTED = "made by a function sonicgen cannot fingerprint"
 
-UNKNOWN = "?"
-"""Stored for a fact that cannot be known: it never equals a current fact, so its readers always re-render."""
+EDITED_DOCS = 64
+"""Beyond this many docs edited at once, every output is defined again: the edits case is for edits."""
+
+
+class Case(StrEnum):
+    NOTHING = "nothing changed"
+    EDITS = "edited docs"
+    COMPARE = "compared"
+    EVERYTHING = "everything"
+
+
+class Outcome(msgspec.Struct):
+    """What a good build leaves for a build that finds nothing changed: its counts and warnings."""
+
+    pages: int
+    files: int
+    warnings: list[tuple[str, str, int | None, str | None]]
 
 
 @dataclass
 class Plan:
-    """What to render, and what the build state must learn once the build succeeds."""
+    """Which case a build is and, once :func:`find_stale` ran, what it renders and what the build
+    state must learn when it succeeds."""
 
-    stale: dict[str, str]  # output path -> why it is rendered
-    changed: dict[str, str] = field(default_factory=dict)  # fact key -> its value now (UNKNOWN if unknowable)
-    versions: dict[str, str] = field(default_factory=dict)  # doc id -> version, for docs new or changed
-    shapes: dict[str, str] = field(default_factory=dict)  # doc id -> shape, for the same docs
-    removed_docs: list[str] = field(default_factory=list)
-    fresh: bool = False  # nothing usable was recorded: every output renders
+    case: Case
+    why: str = ""  # for everything: why
+    docs: tuple[DocChange, ...] = ()  # the entries that changed
+    outcome: Outcome | None = None  # for nothing: the last good build's result
+    stale: dict[str, str] = field(default_factory=dict)  # output path -> why it renders
+    changed: dict[str, str] = field(default_factory=dict)  # recorded fact key -> its value now (UNKNOWN if unknowable)
+    definitions: dict[str, str | None] = field(default_factory=dict)  # every definable output's (None: unknowable)
+
+    @property
+    def nothing(self) -> bool:
+        return self.case is Case.NOTHING
 
 
-def full_plan(paths: Iterable[str], why: str) -> Plan:
-    return Plan(dict.fromkeys(paths, why), fresh=True)
+def plan(state: BuildState, changes: ChangeSet, *, strict: bool = False) -> Plan:
+    """The case of a build with ``changes`` since the last good build (see the module doc).  With
+    ``strict``, a last result with warnings is not enough: the build reads the site to report them."""
+    if changes.everything is not None:
+        return Plan(Case.EVERYTHING, why=changes.everything)
+    edits_alone = (
+        changes.entries_only
+        and not changes.clock
+        and not changes.watched
+        and all(doc.what is What.BODY for doc in changes.docs)
+        and len(changes.docs) <= EDITED_DOCS
+    )
+    if changes.nothing:
+        outcome = _outcome(state.recorded().outcome)
+        if outcome is not None and not (strict and outcome.warnings):
+            return Plan(Case.NOTHING, outcome=outcome)
+    return Plan(Case.EDITS if edits_alone else Case.COMPARE, docs=changes.docs)
 
 
-def plan_build(
-    conn: sqlite3.Connection,
-    paths: Mapping[str, str | None],
-    versions: Mapping[str, str],
+def _outcome(text: str) -> Outcome | None:
+    try:
+        return msgspec.json.decode(text, type=Outcome) if text else None
+    except msgspec.DecodeError:
+        return None
+
+
+def definable(outputs: Mapping[str, Output]) -> list[tuple[str, Output]]:
+    """The outputs that have a definition: pages and generated files, not files copied as they are."""
+    return [(path, o) for path, o in outputs.items() if is_definable(o)]
+
+
+def find_stale(
+    the_plan: Plan,
+    state: BuildState,
+    outputs: Mapping[str, Output],
+    foreign: Set[str],
     resolve: Resolve,
     present: Callable[[str], bool],
-    prepare: Callable[[list[str]], object],
-) -> Plan:
-    """Compare what the last successful build recorded with the site as it is now.
-
-    ``paths`` maps each planned output to its definition (None: cannot be fingerprinted);
-    ``versions`` maps each published doc to its version; ``present`` says whether an
-    output's previous file is still in place.  ``prepare`` gets the ids of the docs whose
-    facts are about to be compared (their summaries may take rendering their bodies).
-    """
-    plan = Plan({})
-    stored_versions = dict(conn.execute("SELECT id, version FROM docs").fetchall())
-    touched = [doc for doc, version in versions.items() if stored_versions.get(doc) != version]
-    plan.versions = {doc: versions[doc] for doc in touched}
-    plan.removed_docs = [doc for doc in stored_versions if doc not in versions]
-    prepare(touched)
-    for doc in [*touched, *plan.removed_docs]:
-        _compare(plan, conn.execute("SELECT key, value FROM facts WHERE doc = ?", (doc,)), resolve)
-    _compare(plan, conn.execute("SELECT key, value FROM facts WHERE doc IS NULL"), resolve)
-
-    stale_readers = _readers(conn, plan.changed)
-    recorded: set[str] = set()
-    for path, before in conn.execute("SELECT path, definition FROM outputs"):
-        if path not in paths:
+) -> None:
+    """Fill in ``the_plan``: each definable output's definition, the recorded facts that changed and
+    the definable outputs to render (the others, files copied as they are, are always compared by
+    their bytes).  ``outputs`` are the site's by path; ``foreign`` the paths of those that plugins
+    other than the built-in ones made; ``present`` tells whether an output's last file is in place."""
+    made = definable(outputs)
+    memo: Memo = {}
+    if the_plan.case is Case.EDITS:
+        recorded = state.definitions()
+        if recorded.keys() == {path for path, _ in made}:
+            the_plan.definitions = {
+                path: definition(output, memo) if path in foreign else None if recorded[path] == UNKNOWN else recorded[path]
+                for path, output in made
+            }
+            redefined = {path for path in foreign if path in the_plan.definitions and the_plan.definitions[path] != recorded[path]}
+            for doc in the_plan.docs:
+                _compare(the_plan, state.facts_of(doc.doc), resolve)
+            the_plan.stale.update(_readers(state, the_plan.changed))
+            for path, text in the_plan.definitions.items():
+                why = _unread_reason(text, path in redefined, present(path))
+                if why is not None:
+                    the_plan.stale[path] = why
+            return
+        the_plan.case = Case.COMPARE  # the recorded outputs are not this site's: define them all again
+    if the_plan.case is Case.EVERYTHING:  # definitions are made as the outputs render: they are only recorded
+        the_plan.stale = {path: the_plan.why for path, _ in made}
+        return
+    the_plan.definitions = {path: definition(output, memo) for path, output in made}
+    for doc in the_plan.docs:
+        _compare(the_plan, state.facts_of(doc.doc), resolve)
+    _compare(the_plan, state.facts_of(None), resolve)
+    stale_readers = _readers(state, the_plan.changed)
+    recorded = state.definitions()
+    for path, text in the_plan.definitions.items():
+        if path not in recorded:
+            the_plan.stale[path] = "new"
             continue
-        recorded.add(path)
-        why = _unread_reason(paths[path], paths[path] != before, present(path)) or stale_readers.get(path)
+        why = _unread_reason(text, text != recorded[path], present(path)) or stale_readers.get(path)
         if why is not None:
-            plan.stale[path] = why
-    plan.stale.update((path, "new") for path in paths if path not in recorded)
-    return plan
+            the_plan.stale[path] = why
 
 
-def _unread_reason(definition: str | None, redefined: bool, present: bool) -> str | None:
+def _unread_reason(text: str | None, redefined: bool, present: bool) -> str | None:
     """Why an output renders whatever it read, if it must."""
-    if definition is None:
+    if text is None:
         return UNFINGERPRINTED
     if redefined:
         return "its route, templates or context changed"
@@ -90,105 +166,16 @@ def _unread_reason(definition: str | None, redefined: bool, present: bool) -> st
     return None
 
 
-def plan_edits(conn: sqlite3.Connection, versions: Mapping[str, str], resolve: Resolve) -> Plan:
-    """The plan when only the docs in ``versions`` (doc id -> version) were edited, none added or
-    removed, and nothing else changed: their facts' readers, found without visiting other outputs."""
-    plan = Plan({}, versions=dict(versions))
-    for doc in versions:
-        _compare(plan, conn.execute("SELECT key, value FROM facts WHERE doc = ?", (doc,)), resolve)
-    plan.stale.update(_readers(conn, plan.changed))
-    return plan
-
-
-def plan_recorded(
-    conn: sqlite3.Connection,
-    edited: Mapping[str, str],
-    paths: Mapping[str, str | None],
-    redefined: Iterable[str],
-    resolve: Resolve,
-    present: Callable[[str], bool],
-) -> Plan:
-    """The plan when ``paths`` (each output's definition) came from the build state, which holds only when
-    entry bodies alone changed (:mod:`sonicgen.build.recorded`): no fact but the ``edited`` docs' can differ
-    (every other fact is of the entries but their bodies, the settings, or an input whose stat is the
-    same), so :func:`plan_edits` finds the readers; outputs that cannot be fingerprinted, that another
-    plugin defines anew (``redefined``) or whose file is gone render as :func:`plan_build` would have them."""
-    plan = plan_edits(conn, edited, resolve)
-    again = set(redefined)
-    for path, definition in paths.items():
-        why = _unread_reason(definition, path in again, present(path))
-        if why is not None:
-            plan.stale[path] = why
-    return plan
-
-
-FEW_FACTS = 64
-"""Up to this many changed facts, SQLite looks for their encoded ids in every output's deps, and only
-the outputs that may hold one are decoded (a one-post edit at 10,000 pages decodes a handful, not 23,000)."""
-
-
-def _readers(conn: sqlite3.Connection, changed: Mapping[str, str]) -> dict[str, str]:
-    """The outputs that read any of the ``changed`` facts (by key): path -> why it is stale."""
+def _readers(state: BuildState, changed: Mapping[str, str]) -> dict[str, str]:
+    """The outputs that read any of the ``changed`` facts: path -> why it renders."""
     if not changed:
         return {}
-    keys = dict(conn.execute("SELECT id, key FROM facts WHERE key IN (SELECT value FROM json_each(?))", (as_json(changed),)))
-    if not keys:
-        return {}
-    if len(keys) <= FEW_FACTS:  # a candidate may only look like one (bytes of another number): decoding tells
-        where = " OR ".join(["instr(deps, ?) > 0"] * len(keys))
-        rows = conn.execute(f"SELECT path, deps FROM outputs WHERE {where}", [encode_fact(fact) for fact in keys])
-    else:
-        rows = conn.execute("SELECT path, deps FROM outputs")
-    found: dict[str, str] = {}
-    for path, deps in rows:
-        read = keys.keys() & decode_deps(deps)
-        if read:
-            found[path] = f"{describe(min(keys[fact] for fact in read))} changed"
-    return found
+    return {path: f"{deps.parse(keys[0]).describe()} changed" for path, keys in state.readers(changed).items()}
 
 
-def _compare(plan: Plan, recorded: Iterable[tuple[str, str]], resolve: Resolve) -> None:
-    """Note in ``plan`` each recorded fact whose current value differs."""
+def _compare(the_plan: Plan, recorded: Iterable[tuple[str, str]], resolve: Resolve) -> None:
+    """Note in the plan each recorded fact whose current value differs."""
     for key, value in recorded:
         resolved = resolve(key)
         if resolved is None or resolved != value:
-            plan.changed[key] = UNKNOWN if resolved is None else resolved
-
-
-def describe(key: str) -> str:
-    """A recorded key in words, for ``build -v`` and ``--explain``."""
-    kind, _, name = key.partition(":")
-    if kind == "d":
-        doc, _, what = name.partition(":")
-        if what.startswith("f:"):
-            field_name = what[2:]
-            return f"all fields of {doc}" if field_name == "*" else f"field {field_name!r} of {doc}"
-        return {"body": f"the body of {doc}", "route": f"the URL of {doc}", "entry": f"the source of {doc}"}.get(
-            what, f"the {what} of {doc}"
-        )
-    if kind == "n":
-        return f"the neighbours (prev/next) of {name}"
-    if kind == "dt":
-        return f"the terms of {name}"
-    if kind == "c":
-        return f"the docs of collection {name!r}"
-    if kind == "cc":
-        return f"the settings of collection {name!r}"
-    if kind == "t":
-        term, _, what = name.rpartition(":")
-        return f"the {'name' if what == 'name' else 'docs'} of term {term}"
-    if kind == "x":
-        return f"the terms of taxonomy {name!r}"
-    if kind == "xc":
-        return f"the settings of taxonomy {name!r}"
-    if kind == "s":
-        return f"site setting {name!r}"
-    if kind == "data":
-        return "all data files" if name == "*" else f"data file {name!r}"
-    if kind == "tpl":
-        return f"template {name}"
-    if key == "markdown":
-        return "the Markdown renderer settings"
-    if key == "assets":
-        return "the theme's assets"
-    return key
+            the_plan.changed[key] = UNKNOWN if resolved is None else resolved

@@ -7,87 +7,65 @@ that with the body, so a changed body or renderer misses and nothing stale is ev
 Renderings that a build needing every body did not use are pruned after it succeeds (an
 incremental build renders on demand and so cannot tell what is still used).
 
-Each rendering's summary and last use live in a small row of their own (``render_cache``),
-apart from the whole rendering (``render_values``): listings, feeds and JSON listings show
-thousands of summaries, and every build marks what it used, without reading or rewriting
-the pages that hold the HTML.
+Each rendering's summary and last use live in a small row of their own, apart from the whole
+rendering: listings, feeds and JSON listings show thousands of summaries, and every build marks
+what it used, without reading or rewriting the pages that hold the HTML.
 
-Highlighted code blocks are kept too (``highlights``), by language and content, with the
-blocks each rendering holds: an edited body highlights only the blocks it did not have before.
-A process that highlights a language for the first time compiles its lexer (30 ms for Python),
-which a one-post rebuild otherwise pays for a post whose code did not change.
+Highlighted code blocks are kept too, by language and content, with the blocks each rendering
+holds: an edited body highlights only the blocks it did not have before (a process that
+highlights a language for the first time compiles its lexer, which a one-post rebuild would
+otherwise pay for a post whose code did not change).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
-from pathlib import Path
-from typing import Any
 
 import msgspec
 
-from sonicgen import __version__
-from sonicgen.build.state import as_json
-from sonicgen.config import Config
-from sonicgen.content.graph import Doc
+from sonicgen.build.state import BuildState, as_json
+from sonicgen.content.markup import MarkdownRenderer, highlight_code
 from sonicgen.content.models import Entry
-from sonicgen.content.rendered import Highlight, Rendered, code_blocks
-from sonicgen.db.connect import open_db, retry_busy, write_transaction
-from sonicgen.hooks.loader import SitePlugins
+from sonicgen.content.rendered import Rendered
+from sonicgen.version import __version__
 
 MEMORY_ITEMS = 1024
-STATE_LABEL = ".sonicgen/state.db"
 _BATCH = 500  # renderings written per transaction
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Rendered)
 
 
-def renderer_fingerprint(config: Config, plugins: SitePlugins) -> str:
-    """Everything besides the body that a body's rendering depends on."""
-    markdown_plugins = sorted(
-        {h.plugin for hook in ("markdown:setup", "markdown:highlight") for h in plugins.registry.handlers(hook)},
-    )
-    loaded = {p.plugin.name: p for p in plugins.plugins}
-    parts = [
-        f"sonicgen {__version__}",
-        *(f"{package} {version(package)}" for package in ("markdown-it-py", "mdit-py-plugins", "pygments")),
-        msgspec.json.encode(config.site.markdown).decode(),
-        config.site.base_url,
-        *(
-            f"plugin {name} {loaded[name].plugin.version} {msgspec.json.encode(config.site.plugins.get(name)).decode()}"
-            for name in markdown_plugins
-        ),
-    ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
 class RenderCache:
-    """Three tiers for build work: an in-process LRU, the state database, then the renderer.
+    """Three tiers for build work: an in-process LRU, the build state, then the renderer; the
+    site graph's :class:`~sonicgen.content.rendered.Bodies`.
 
     Nothing holds a site's renderings: pages fetch each body when they need it (the LRU keeps
-    the ones many pages show, such as a feed's), and a forked worker opens its own connection
-    to the database, reads from it and adds what it rendered.
+    the ones many pages show, such as a feed's), and a worker process uses a cache of its own
+    over its own connection to the state.
     """
 
-    def __init__(self, conn: sqlite3.Connection, fingerprint: str, path: Path) -> None:
-        self.conn = conn
-        self.fingerprint = fingerprint
-        self.path = path
-        self.build = int(conn.execute("SELECT coalesce(max(used), 0) + 1 FROM render_cache").fetchone()[0])
+    def __init__(self, state: BuildState, markdown: MarkdownRenderer, fingerprint: str, *, epoch: int | None = None) -> None:
+        self.state = state
+        self.markdown = markdown
+        self.fingerprint = fingerprint  # :func:`~sonicgen.build.settings.renderer_fingerprint`
+        self.epoch = state.render_epoch() if epoch is None else epoch  # a worker process uses its parent's
         self.memory: OrderedDict[str, Rendered] = OrderedDict()
         self.served: set[str] = set()  # keys found in the cache this build (in this process)
         self.made: set[str] = set()  # keys rendered this build
-        self.damage: str | None = None  # set when the database fails: the build goes on without it
+        self.fetched = 0  # renderings and summaries read from the build state
         self._pending: list[tuple[str, Rendered, list[str]]] = []
         self._pending_code: list[tuple[str, str]] = []
-        self._connections = {os.getpid(): conn}
+        self._blocks_stored: bool | None = None  # asked on the first code block: a build with nothing to render never highlights
+
+    def start_build(self) -> None:
+        """Count afresh for another build of a resident process (the memory stays)."""
+        self.epoch = self.state.render_epoch()
+        self.served, self.made, self.fetched = set(), set(), 0
 
     @property
     def hits(self) -> int:
@@ -97,81 +75,51 @@ class RenderCache:
     def misses(self) -> int:
         return len(self.made)
 
-    def _connection(self) -> sqlite3.Connection:
-        """This process's connection: one inherited through fork must not be used."""
-        pid = os.getpid()
-        found = self._connections.get(pid)
-        if found is None:
-            found = self._connections[pid] = open_db(self.path, synchronous="NORMAL", label=STATE_LABEL, verify=False)
-        return found
-
     def key(self, entry: Entry) -> str:
         """The rendering's key: from the body's digest, so a body left on disk is not loaded to find it."""
         return hashlib.sha256(f"{self.fingerprint}\n{entry.body_digest()}".encode()).hexdigest()
 
-    def through(self, render: Callable[[str], Rendered]) -> Callable[[Entry], Rendered]:
-        """``render`` behind the cache: what a doc uses to get its body's HTML."""
-
-        def cached(entry: Entry) -> Rendered:
-            if self.damage is not None:
-                return render(entry.body)
-            key = self.key(entry)
-            found = self.memory.get(key)
-            if found is None:
-                value = self._stored("SELECT value FROM render_values WHERE key = ?", key)
+    def rendered(self, entry: Entry) -> Rendered:
+        """The entry's body, rendered: from memory, the state, or the renderer (and then stored)."""
+        key = self.key(entry)
+        found = self.memory.get(key)
+        if found is None:
+            value = self.state.rendering(key)
+            if value is not None:
+                self.fetched += 1
                 try:
-                    found = _decoder.decode(value) if value is not None else None
+                    found = _decoder.decode(value)
                 except msgspec.DecodeError as exc:
-                    self.damage = str(exc)
-            if found is not None:
-                self.served.add(key)
-                self._remember(key, found)
-                return found
-            rendered = self.make(key, render, entry.body)
-            self._remember(key, rendered)
-            return rendered
+                    self.state.damaged(str(exc))
+        if found is None:
+            found = self.make(key, entry)
+        else:
+            self.served.add(key)
+        self._remember(key, found)
+        return found
 
-        return cached
+    def summary(self, entry: Entry) -> str:
+        """A body's summary without its whole rendering, which is all a listing or a feed entry shows."""
+        key = self.key(entry)
+        found = self.memory.get(key)
+        if found is not None:
+            return found.summary
+        stored = self.state.summary(key)
+        if stored is not None:
+            self.fetched += 1
+            self.served.add(key)
+            return stored
+        return self.rendered(entry).summary
 
-    def summaries(self, rendered: Callable[[Entry], Rendered]) -> Callable[[Entry], str]:
-        """A body's summary without its whole rendering, which is all a listing or a feed entry shows.
-
-        ``rendered`` (from :meth:`through`) renders and keeps a body the cache does not have.
-        """
-
-        def summary(entry: Entry) -> str:
-            if self.damage is None:
-                key = self.key(entry)
-                found = self.memory.get(key)
-                if found is not None:
-                    return found.summary
-                stored = self._stored("SELECT summary FROM render_cache WHERE key = ?", key)
-                if stored is not None:
-                    self.served.add(key)
-                    return str(stored)
-            return rendered(entry).summary
-
-        return summary
-
-    def _stored(self, query: str, key: str) -> Any:
-        """The value ``query`` selects for ``key``; None when there is none or the database fails
-        (then noted in :attr:`damage`: the build goes on without the cache)."""
-        try:
-            row = self._connection().execute(query, (key,)).fetchone()
-        except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
-            return None
-        return None if row is None else row[0]
-
-    def make(self, key: str, render: Callable[[str], Rendered], body: str) -> Rendered:
+    def make(self, key: str, entry: Entry) -> Rendered:
         """Render a body the cache lacks (its code blocks through :meth:`_highlight`) and store it
         (written in batches, from whichever process made it)."""
         blocks: list[str] = []
-        token = code_blocks.set(lambda code, lang, highlight: self._highlight(blocks, code, lang, highlight))
-        try:
-            rendered = render(body)
-        finally:
-            code_blocks.reset(token)
+
+        def highlight(code: str, lang: str) -> str:
+            return self._highlight(blocks, code, lang)
+
+        rendered = self.markdown.render(entry.load_body(), highlight)
         self.made.add(key)
         self._pending.append((key, rendered, blocks))
         if len(self._pending) >= _BATCH:
@@ -180,95 +128,48 @@ class RenderCache:
 
     @cached_property
     def _code_fingerprint(self) -> str:
+        """What a highlighted block depends on besides its code and language (looked up once: it takes a millisecond)."""
         return f"sonicgen {__version__}\npygments {version('pygments')}"
 
-    @cached_property
-    def _code_stored(self) -> bool:
-        """Whether the state holds any block (a first build only adds them): asked on a process's first
-        block, not by every build (one with nothing to render never highlights)."""
-        try:
-            return bool(self._connection().execute("SELECT EXISTS (SELECT 1 FROM highlights)").fetchone()[0])
-        except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
-            return False
-
-    def _highlight(self, blocks: list[str], code: str, lang: str, highlight: Highlight) -> str:
+    def _highlight(self, blocks: list[str], code: str, lang: str) -> str:
         """One code block of the body being made, from the build state if a rendering held it, else
-        from ``highlight`` (Pygments); ``blocks`` collects the keys the rendering holds."""
+        highlighted now; ``blocks`` collects the keys the rendering holds."""
         key = hashlib.sha256(f"{self._code_fingerprint}\n{lang}\n{code}".encode()).hexdigest()
         blocks.append(key)
-        if self._code_stored and self.damage is None:
-            found = self._stored("SELECT html FROM highlights WHERE key = ?", key)
-            if isinstance(found, str):
+        if self._blocks_stored is None:
+            self._blocks_stored = self.state.holds_highlights()
+        if self._blocks_stored:
+            found = self.state.highlight(key)
+            if found is not None:
                 return found
-        html = highlight(code, lang)
+        html = highlight_code(code, lang)
         self._pending_code.append((key, html))
         return html
 
-    def missing(self, docs: Sequence[Doc]) -> list[Doc]:
-        """The docs whose bodies are not in the cache (the others count as served and stay stored)."""
-        keys = [self.key(doc._entry) for doc in docs]
-        found: set[str] = {key for key in keys if key in self.memory}
-        wanted = [key for key in keys if key not in found]
-        try:
-            query = "SELECT key FROM render_cache WHERE key IN (SELECT value FROM json_each(?))"
-            found.update(key for (key,) in self.conn.execute(query, (as_json(wanted),)))
-        except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
-            return list(docs)
+    def missing(self, entries: Sequence[Entry]) -> list[Entry]:
+        """The entries whose bodies are not in the cache (the others count as served and stay stored)."""
+        keys = [self.key(entry) for entry in entries]
+        found = {key for key in keys if key in self.memory}
+        found |= self.state.stored_renderings([key for key in keys if key not in found])
         self.served |= found
-        return [doc for doc, key in zip(docs, keys, strict=True) if key not in found]
+        return [entry for entry, key in zip(entries, keys, strict=True) if key not in found]
 
     def flush(self) -> None:
         """Write the renderings made since the last flush."""
         rows, self._pending = self._pending, []
         code, self._pending_code = self._pending_code, []
-        if not rows:
-            return
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO render_cache (key, summary, used, code) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET used = excluded.used, code = excluded.code",
-                [(key, rendered.summary, self.build, as_json(blocks)) for key, rendered, blocks in rows],
-            )
-            values = [(key, _encoder.encode(rendered)) for key, rendered, _ in rows]
-            conn.executemany("INSERT OR REPLACE INTO render_values (key, value) VALUES (?, ?)", values)
-            conn.executemany("INSERT OR IGNORE INTO highlights (key, html) VALUES (?, ?)", code)
-
-        self._write(write)
+        if rows:
+            stored = [(key, r.summary, self.epoch, as_json(blocks), _encoder.encode(r)) for key, r, blocks in rows]
+            self.state.store_renderings(stored, code)
 
     def finish(self) -> None:
         """Write what is pending and mark every body this build was served as used (in the build's process)."""
         self.flush()
-        served = [(self.build, key) for key in self.served]
-        self._write(lambda conn: conn.executemany("UPDATE render_cache SET used = ? WHERE key = ?", served))
+        self.state.mark_used(self.served, self.epoch)
 
     def prune(self) -> None:
-        """Forget renderings that the build that just succeeded did not use; only after a build that needed every body."""
-
-        def delete(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM render_values WHERE key IN (SELECT key FROM render_cache WHERE used < ?)", (self.build,))
-            if conn.execute("DELETE FROM render_cache WHERE used < ?", (self.build,)).rowcount:
-                # Blocks go only with a rendering that held them (1.7 s at 100,000 posts: not after every full build).
-                held = "SELECT block.value FROM render_cache, json_each(render_cache.code) AS block"
-                conn.execute(f"DELETE FROM highlights WHERE key NOT IN ({held})")
-
-        self._write(delete)
-
-    def _write(self, write: Callable[[sqlite3.Connection], object]) -> None:
-        if self.damage is not None:
-            return
-        conn = self._connection()
-
-        def transaction() -> None:
-            with write_transaction(conn):
-                write(conn)
-
-        try:
-            retry_busy(transaction)
-        except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
+        """Forget renderings the build that just succeeded did not use; only after a build that needed every body."""
+        self.state.prune_renderings(self.epoch)
 
     def _remember(self, key: str, rendered: Rendered) -> None:
         self.memory[key] = rendered

@@ -21,7 +21,7 @@ from pathlib import Path
 from sonicgen.config import Config
 from sonicgen.content.models import Entry
 from sonicgen.render.theme import theme_dir
-from sonicgen.sources.files.store import RACY_NS
+from sonicgen.sources import RACY_NS
 
 
 @dataclass(frozen=True)
@@ -71,23 +71,6 @@ def _digest(stats: Iterable[tuple[str, tuple[int, int]]]) -> str:
     for path, (size, mtime) in stats:
         hasher.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
     return hasher.hexdigest()
-
-
-def others_digest(signature: Signature, config: Config, entries: Iterable[Entry]) -> str:
-    """A digest of the stat of every input file but the entry files (of ``files`` collections) in
-    ``entries``; "" when one of those stats is too recent to trust."""
-    root = f"{config.root}/"
-    collections = config.site.collections
-    own = {root + entry.source.path for entry in entries if collections[entry.collection].source == "files"}
-    others = [(path, stat) for path, stat in signature.files.items() if path not in own]
-    return "" if any(path in signature.racy for path, _ in others) else _digest(others)
-
-
-def changed_files(before: Signature, now: Signature) -> set[str]:
-    """Files that appeared, went or changed between two signatures; a file whose stat could not be
-    trusted before counts as changed."""
-    old, new = before.files, now.files
-    return {path for path, stat in new.items() if old.get(path) != stat} | (old.keys() - new.keys()) | (before.racy & new.keys())
 
 
 def is_due(scheduled: str | None, now: datetime) -> bool:

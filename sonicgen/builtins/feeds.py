@@ -13,10 +13,10 @@ import msgspec
 if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
 
-from sonicgen import __version__
 from sonicgen.content.graph import Collection, Doc, SiteGraph
 from sonicgen.content.outputs import File
 from sonicgen.hooks.plugin import Plugin, PluginContext
+from sonicgen.version import __version__
 
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 """When a feed without entries was updated: feedgen would say the time it is made, and the same

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 import msgspec
 
-from sonicgen import __version__
 from sonicgen.content.graph import Doc, SiteGraph, Term
 from sonicgen.content.outputs import File
 from sonicgen.content.rendered import TocItem
 from sonicgen.hooks.plugin import Plugin, PluginContext
+from sonicgen.version import __version__
 
 _encoder = msgspec.json.Encoder()
 

@@ -108,12 +108,12 @@ def content_commands(run: Runner, config_option: Callable[[Any], Any]) -> click.
                 "extra": _plain(dict(entry.extra)),
             }
             if as_json:
-                click.echo(json.dumps({**data, "body": entry.body}, ensure_ascii=False))
+                click.echo(json.dumps({**data, "body": entry.load_body()}, ensure_ascii=False))
                 return
             for key, value in data.items():
                 click.echo(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}")
             click.echo("")
-            click.echo(entry.body, nl=False)
+            click.echo(entry.load_body(), nl=False)
 
         with_store(config_path, collection, action, "cannot show")
 

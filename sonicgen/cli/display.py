@@ -15,7 +15,7 @@ import click
 
 from sonicgen.content.outputs import BuildSummary
 from sonicgen.errors import Problem
-from sonicgen.hooks.registry import Handler
+from sonicgen.hooks.registry import HookCall
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,11 +45,11 @@ class Display:
             style = "red" if problem.is_error else "yellow"
             self.err.print(str(problem), style=style, markup=False, soft_wrap=True)
 
-    def hook_call(self, hook: str, handler: Handler | None, seconds: float, subject: str | None) -> None:
+    def hook_call(self, call: HookCall) -> None:
         """One line per hook handler call and per dispatch (``--debug-hooks``), on stderr."""
-        who = f"{handler.plugin}:{handler.name} (priority {handler.priority})" if handler else "all handlers"
-        where = f" [{subject}]" if subject else ""
-        self.err.print(f"hook {hook} {who} {seconds * 1000:.3f} ms{where}", style="dim", markup=False, soft_wrap=True)
+        who = f"{call.plugin}:{call.name} (priority {call.priority})" if call.plugin is not None else "all handlers"
+        where = f" [{call.subject}]" if call.subject else ""
+        self.err.print(f"hook {call.hook} {who} {call.seconds * 1000:.3f} ms{where}", style="dim", markup=False, soft_wrap=True)
 
     def failure(self, problems: list[Problem], failed: str = "build failed", consequence: str = UNTOUCHED) -> None:
         """The problems of a failed command, one per line, then what failed and what it left."""
@@ -97,10 +97,13 @@ class Display:
             f"{s.warnings} warning{'s' if s.warnings != 1 else ''} → {s.output_dir}"
         )
         if self.verbosity > 0:
-            self.info(f"Markdown: {s.markdown_rendered} rendered, {s.markdown_cached} from the cache")
+            fetched = f" ({s.markdown_fetched} renderings and summaries read from the build state)" if s.markdown_fetched else ""
+            self.info(f"Markdown: {s.markdown_rendered} rendered, {s.markdown_cached} from the cache{fetched}")
             if s.inputs_unchanged:
                 self.info("Nothing to do: no input file, setting or scheduled date changed since the last build")
                 return
+            how = "the site read and assembled" if s.assembled else "the edits taken into the site in memory"
+            self.info(f"Plan: {s.plan}, {how}")
             self.info(f"Re-rendered {len(s.stale)} of {len(s.stale) + s.kept} pages and generated files; {s.kept} were up to date")
             reasons = Counter(s.stale.values())
             example = {why: path for path, why in sorted(s.stale.items(), reverse=True)}

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import click
 
-from sonicgen import __version__
 from sonicgen.build import BuildOptions, BuildResult, build
 from sonicgen.build.explain import explain
 from sonicgen.cli.content import content_commands, migrate_command
@@ -26,6 +25,7 @@ from sonicgen.errors import BuildError, SonicgenError
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.reference import hook_reference, plugin_info, registrations
 from sonicgen.render.theme import builtin_themes
+from sonicgen.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONFIG_NAME = "site.yaml"

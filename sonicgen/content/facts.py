@@ -1,25 +1,10 @@
-"""What a recorded input is worth now: the current *fact* behind each key a page can record.
+"""What a recorded input is worth now: the current *fact* behind each dependency key.
 
-While a page renders, the site graph notes a key for everything the page reads (see
-:class:`~sonicgen.content.graph.SiteGraph`).  A fact is a short string that changes exactly
-when what the key names changes, so an incremental build compares facts, never pages:
-
-==================  ==========================================================
-``d:<doc>:<what>``  one doc's ``title``, ``date``, ``route``, ``body`` (rendered
-                    Markdown), ``summary`` (the part of it listings show), ``entry``
-                    (the raw entry) or field ``f:<name>`` (``f:*``: all of its fields)
-``n:<doc>``         its neighbours (``prev``/``next``)
-``dt:<doc>``        the terms it carries
-``c:<name>``        a collection's published docs, in order
-``cc:<name>``       a collection's settings in site.yaml
-``t:<tax>/<term>``  a term's ``:name`` or its ``:docs``, in order
-``x:<tax>``         a taxonomy's terms; ``xc:<tax>`` its settings
-``s:<setting>``     a site setting (``title``, ``menu``, ``params``…) or ``feeds``
-``data:<name>``     one data file's content (``data:*``: all of them)
-==================  ==========================================================
-
-Keys the render layer adds (templates, filters) are resolved there.  ``None`` means a key
-whose fact cannot be known, which makes every page that read it stale on every build.
+A fact is a short string that changes exactly when what its key (:mod:`sonicgen.content.deps`)
+names changes, so an incremental build compares facts, never pages.  Facts are read from the
+plain records of what is published (:mod:`sonicgen.content.published`); keys that the render
+layer notes (templates, the Markdown filter, assets) are resolved there.  ``None`` means a fact
+that cannot be known, which makes every output that read it stale on every build.
 """
 
 from __future__ import annotations
@@ -35,9 +20,12 @@ from typing import Any
 
 import msgspec
 
+from sonicgen.content import deps
+from sonicgen.content.deps import Kind
 from sonicgen.content.graph import Collection, Doc, Paginator, SiteGraph, Taxonomy, Term
 from sonicgen.content.models import Entry
 from sonicgen.content.outputs import File, Page
+from sonicgen.content.published import Published, PublishedDoc
 
 GONE = "-"
 """The fact of something that does not exist (a removed doc, a missing field or template)."""
@@ -89,7 +77,7 @@ def _moment(value: datetime | date | time) -> str:
 _LEAVES: dict[type, Callable[[Any], str]] = {
     **dict.fromkeys((str, int, bool, float, type(None)), repr),
     **dict.fromkeys((datetime, date, time), _moment),
-    Doc: lambda doc: f"<doc {doc._id}>",
+    Doc: lambda doc: f"<doc {doc.id}>",
     Term: lambda term: f"<term {term.id}>",
     Collection: lambda collection: f"<collection {collection.name}>",
     Taxonomy: lambda taxonomy: f"<taxonomy {taxonomy.name}>",
@@ -181,6 +169,11 @@ def _fingerprint(value: Any, memo: Memo) -> str | None:
     return None
 
 
+def is_definable(output: Page | File) -> bool:
+    """Whether an output has a definition: pages and generated files do, files copied as they are do not."""
+    return isinstance(output, Page) or callable(output.data)
+
+
 def definition(output: Page | File, memo: Memo) -> str | None:
     """What an output is before anything is read: its route, templates and context, or its generator.
 
@@ -195,23 +188,22 @@ def definition(output: Page | File, memo: Memo) -> str | None:
     return None if text is None else digest(text)
 
 
-def doc_facts(doc: Doc, body_key: Callable[[Entry], str]) -> dict[str, str]:
-    """Every ``d:`` fact of one doc, from its entry alone (and the settings in its version)."""
-    entry = doc._entry
-    prefix = f"d:{doc.id}:"
-    fields = {f"{prefix}f:{name}": digest(fingerprint(value) or GONE) for name, value in entry.fields.items()}
+def doc_facts(doc: PublishedDoc, body_key: Callable[[Entry], str]) -> dict[str, str]:
+    """Every fact of one doc's own parts, from its entry alone (and the settings in its version)."""
+    entry = doc.entry
+    fields = {deps.field(doc.id, name): digest(fingerprint(value) or GONE) for name, value in entry.fields.items()}
     return {
-        f"{prefix}entry": entry.content_hash,
-        f"{prefix}title": digest(doc._title()),
-        f"{prefix}date": fingerprint(entry.date) or GONE,
-        f"{prefix}route": digest(doc._route),
-        f"{prefix}body": body_key(entry),
-        f"{prefix}f:*": digest(fingerprint(dict(entry.fields)) or GONE),
+        deps.doc(doc.id, "entry"): entry.content_hash,
+        deps.doc(doc.id, "title"): digest(doc.title),
+        deps.doc(doc.id, "date"): fingerprint(entry.date) or GONE,
+        deps.doc(doc.id, "route"): digest(doc.route),
+        deps.doc(doc.id, "body"): body_key(entry),
+        deps.field(doc.id, deps.ALL): digest(fingerprint(dict(entry.fields)) or GONE),
         **fields,
     }
 
 
-def _ids(items: list[Doc]) -> str:
+def _ids(items: list[PublishedDoc]) -> str:
     return digest("\n".join(doc.id for doc in items))
 
 
@@ -225,71 +217,77 @@ and keeping every doc's would hold about 2 KB per doc until the build ends."""
 
 
 class Facts:
-    """Current facts of one site graph, each computed on first use."""
+    """Current facts of what one build publishes, each computed on first use."""
 
-    def __init__(self, site: SiteGraph, body_key: Callable[[Entry], str]) -> None:
+    def __init__(self, site: Published, *, keep: int = DOCS_KEPT) -> None:
         self.site = site
-        self.body_key = body_key
+        self.keep = keep
         self._docs: dict[str, dict[str, str]] = {}
-        self._by_id = {doc.id: doc for collection in site._collections.values() for doc in collection._docs}
+
+    @property
+    def kept(self) -> int:
+        """How many docs' facts are held now (at most ``keep``)."""
+        return len(self._docs)
 
     def doc(self, doc_id: str) -> dict[str, str] | None:
-        """All ``d:`` facts of a doc, or None when it is not published."""
+        """All facts of a doc's own parts, or None when it is not published."""
         found = self._docs.get(doc_id)
         if found is None:
-            doc = self._by_id.get(doc_id)
+            doc = self.site.by_id.get(doc_id)
             if doc is None:
                 return None
-            if len(self._docs) >= DOCS_KEPT:
+            if len(self._docs) >= self.keep:
                 del self._docs[next(iter(self._docs))]  # the longest kept
-            found = self._docs[doc_id] = doc_facts(doc, self.body_key)
+            found = self._docs[doc_id] = doc_facts(doc, self.site.bodies.key)
         return found
 
     def __call__(self, key: str) -> str | None:
-        kind, _, name = key.partition(":")
+        return self.of(deps.parse(key))
+
+    def of(self, dep: deps.Dep) -> str | None:
+        """The current fact of ``dep``."""
+        kind, name = dep.kind, dep.subject
         site = self.site
-        if kind == "d":
-            doc_id, _, aspect = name.partition(":")
-            if aspect == "summary":  # asked for alone: finding it may take rendering the body
-                doc = self._by_id.get(doc_id)
-                return GONE if doc is None else digest(doc._body_summary(keep=False))  # recording asks for each once
-            facts = self.doc(doc_id)
+        if kind is Kind.DOC:
+            if dep.aspect == "summary":  # asked for alone: finding it may take rendering the body
+                doc = site.by_id.get(name)
+                return GONE if doc is None else digest(site.summary(doc, keep=False))  # recording asks for each once
+            facts = self.doc(name)
             if facts is None:
                 return GONE
-            return facts.get(key, GONE)
-        if kind in ("n", "dt"):  # computed each time: kept for every doc, they held 3 MiB at 10,000 docs until the build ended
-            doc = self._by_id.get(name)
+            return facts.get(dep.key, GONE)
+        if kind in (Kind.NEIGHBOURS, Kind.DOC_TERMS):  # computed each time: kept for every doc, they held 3 MiB at 10,000 docs
+            doc = site.by_id.get(name)
             if doc is None:
                 return GONE
-            if kind == "n":
-                return f"{doc._prev._id if doc._prev else ''}|{doc._next._id if doc._next else ''}"
-            return digest(";".join(f"{tax}={','.join(t.slug for t in terms)}" for tax, terms in doc._terms.items()))
-        if kind in ("c", "cc"):
-            collection = site._collections.get(name)
+            if kind is Kind.NEIGHBOURS:
+                return f"{doc.prev.id if doc.prev else ''}|{doc.next.id if doc.next else ''}"
+            return digest(";".join(f"{tax}={','.join(t.slug for t in terms)}" for tax, terms in doc.terms.items()))
+        if kind in (Kind.COLLECTION, Kind.COLLECTION_SETTINGS):
+            collection = site.collections.get(name)
             if collection is None:
                 return GONE
-            return _ids(collection._docs) if kind == "c" else _json(collection._config)
-        if kind == "t":
-            tax, _, rest = name.partition("/")
-            slug, _, part = rest.rpartition(":")
-            taxonomy = site._taxonomies.get(tax)
-            term = taxonomy._terms.get(slug) if taxonomy is not None else None
+            return _ids(collection.docs) if kind is Kind.COLLECTION else _json(collection.config)
+        if kind is Kind.TERM:
+            tax, _, slug = name.partition("/")
+            taxonomy = site.taxonomies.get(tax)
+            term = taxonomy.terms.get(slug) if taxonomy is not None else None
             if term is None:
                 return GONE
-            return digest(term._name) if part == "name" else _ids(term._docs)
-        if kind in ("x", "xc"):
-            taxonomy = site._taxonomies.get(name)
+            return digest(term.name) if dep.aspect == "name" else _ids(term.docs)
+        if kind in (Kind.TAXONOMY, Kind.TAXONOMY_SETTINGS):
+            taxonomy = site.taxonomies.get(name)
             if taxonomy is None:
                 return GONE
-            if kind == "xc":
-                return _json(taxonomy._config)
-            return digest("\n".join(f"{t.slug}={t._name}" for t in taxonomy._terms.values()))
-        if kind == "s":
-            value = site._feeds if name == "feeds" else getattr(site.config.site, name, GONE)
+            if kind is Kind.TAXONOMY_SETTINGS:
+                return _json(taxonomy.config)
+            return digest("\n".join(f"{t.slug}={t.name}" for t in taxonomy.terms.values()))
+        if kind is Kind.SETTING:
+            value = site.feeds if name == "feeds" else getattr(site.config.site, name, GONE)
             text = fingerprint(value)
             return None if text is None else digest(text)
-        if kind == "data":
-            value = dict(site._data) if name == "*" else site._data.get(name, GONE)
+        if kind is Kind.DATA:
+            value = dict(site.data) if name == deps.ALL else site.data.get(name, GONE)
             text = fingerprint(value)
             return None if text is None else digest(text)
         return None

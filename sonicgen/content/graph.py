@@ -1,13 +1,14 @@
-"""The site graph: published entries in order, with URLs, taxonomies, neighbours and references.
+"""The site graph as plugins and templates see it: a recording view of what a build publishes.
 
-Templates, feeds and the JSON API all read this one structure; a ``Doc``'s Markdown is
-rendered on first use and then shared by every output that shows it.
+Every public attribute of these objects notes what it reveals in the build's :class:`Recorder`
+(with the keys of :mod:`sonicgen.content.deps`), so the inputs recorded for an output are
+exactly what its template or generator read.  The build itself reads the plain records
+underneath (:mod:`sonicgen.content.published`), which note nothing.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,164 +17,170 @@ from markupsafe import Markup
 
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, TaxonomyConfig
+from sonicgen.content import deps
 from sonicgen.content.models import Entry
+from sonicgen.content.published import Published, PublishedCollection, PublishedDoc, PublishedTaxonomy, PublishedTerm
 from sonicgen.content.rendered import Rendered, TocItem, strip_tags
-from sonicgen.content.urls import UrlError, base_path, expand_permalink, page_url, permalink_fields, slugify
-from sonicgen.errors import Problems
-
-RenderFn = Callable[[Entry], Rendered]
-SummaryFn = Callable[[Entry], str]  # a body's summary, which a store may keep apart from its rendering
+from sonicgen.content.urls import page_url
 
 
-class Recorded(Mapping[str, Any]):
-    """A mapping that notes which keys a page read (``prefix + key``), or ``prefix + "*"`` for all of them."""
+class Recorder:
+    """The keys of what the output being rendered read; nothing is noted between outputs."""
 
-    __slots__ = ("_data", "_prefix", "_site")
+    __slots__ = ("keys",)
 
-    def __init__(self, data: Mapping[str, Any], site: SiteGraph, prefix: str) -> None:
+    def __init__(self) -> None:
+        self.keys: set[str] | None = None
+
+    def start(self) -> None:
+        self.keys = set()
+
+    def stop(self) -> set[str]:
+        keys, self.keys = self.keys, None
+        return keys or set()
+
+    def note(self, key: str) -> None:
+        if self.keys is not None:
+            self.keys.add(key)
+
+
+class RecordedMapping(Mapping[str, Any]):
+    """A mapping that notes which of its keys a page read, or all of them (``deps.ALL``)."""
+
+    __slots__ = ("_data", "_key", "_recorder")
+
+    def __init__(self, data: Mapping[str, Any], recorder: Recorder, key: Any) -> None:
         self._data = data
-        self._site = site
-        self._prefix = prefix
+        self._recorder = recorder
+        self._key = key  # name -> dependency key
 
-    def __getitem__(self, key: str) -> Any:
-        self._site.note(self._prefix + str(key))
-        return self._data[key]
+    def __getitem__(self, name: str) -> Any:
+        self._recorder.note(self._key(str(name)))
+        return self._data[name]
 
-    def __contains__(self, key: object) -> bool:
-        self._site.note(self._prefix + str(key))
-        return key in self._data
+    def __contains__(self, name: object) -> bool:
+        self._recorder.note(self._key(str(name)))
+        return name in self._data
 
     def __iter__(self) -> Iterator[str]:
-        self._site.note(self._prefix + "*")
+        self._recorder.note(self._key(deps.ALL))
         return iter(self._data)
 
     def __len__(self) -> int:
-        self._site.note(self._prefix + "*")
+        self._recorder.note(self._key(deps.ALL))
         return len(self._data)
 
     def __eq__(self, other: object) -> bool:
-        self._site.note(self._prefix + "*")
+        self._recorder.note(self._key(deps.ALL))
         return dict(self._data) == other
 
     __hash__ = None  # type: ignore[assignment]
 
 
 class Doc:
-    """An entry as published: its URL, neighbours, terms and (lazily) rendered body.
+    """An entry as published: its URL, neighbours, terms and rendered body; schema fields read
+    like attributes (``doc.tags``)."""
 
-    Every public attribute notes what it reveals (``d:<collection>/<slug>:<aspect>``) in the
-    site's recorder, so a page's recorded inputs are exactly what its template read.
-    """
+    __slots__ = ("_doc", "_site")
 
-    __slots__ = ("_entry", "_id", "_next", "_prev", "_rendered", "_route", "_site", "_summary", "_terms")
-
-    def __init__(self, entry: Entry, route: str, site: SiteGraph) -> None:
-        self._entry = entry
-        self._id = f"{entry.collection}/{entry.slug}"
-        self._route = route
+    def __init__(self, doc: PublishedDoc, site: SiteGraph) -> None:
+        self._doc = doc
         self._site = site
-        self._rendered: Rendered | None = None
-        self._summary: str | None = None
-        self._prev: Doc | None = None
-        self._next: Doc | None = None
-        self._terms: dict[str, list[Term]] = {}
 
     def __repr__(self) -> str:
-        return f"<Doc {self._id}>"
+        return f"<Doc {self._doc.id}>"
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when no slot or property matches: schema fields read like attributes.
         if name.startswith("__"):
             raise AttributeError(name)
-        fields = object.__getattribute__(self, "_entry").fields
+        fields = object.__getattribute__(self, "_doc").entry.fields
         if name in fields:
-            self._note(f"f:{name}")
+            self._site.recorder.note(deps.field(self._doc.id, name))
             return fields[name]
         raise AttributeError(name)
 
     def _note(self, aspect: str) -> None:
-        if self._site.recorder is not None:
-            self._site.recorder.add(f"d:{self._id}:{aspect}")
+        keys = self._site.recorder.keys
+        if keys is not None:
+            keys.add(deps.doc(self._doc.id, aspect))
 
     @property
     def id(self) -> str:
         """``collection/slug``: who this is, which never changes while it exists."""
-        return self._id
+        return self._doc.id
 
     @property
     def entry(self) -> Entry:
         self._note("entry")
-        return self._entry
+        return self._doc.entry
 
     @property
     def collection(self) -> str:
-        return self._entry.collection
+        return self._doc.entry.collection
 
     @property
     def slug(self) -> str:
-        return self._entry.slug
+        return self._doc.entry.slug
 
     @property
     def route(self) -> str:
         self._note("route")
-        return self._route
+        return self._doc.route
 
     @property
     def prev(self) -> Doc | None:
-        self._site.note(f"n:{self._id}")
-        return self._prev
+        self._site.recorder.note(deps.neighbours(self._doc.id))
+        return self._site.view(self._doc.prev)
 
     @property
     def next(self) -> Doc | None:
-        self._site.note(f"n:{self._id}")
-        return self._next
+        self._site.recorder.note(deps.neighbours(self._doc.id))
+        return self._site.view(self._doc.next)
 
     @property
     def terms(self) -> dict[str, list[Term]]:
-        self._site.note(f"dt:{self._id}")
-        return self._terms
+        self._site.recorder.note(deps.doc_terms(self._doc.id))
+        return {name: [self._site.term(t) for t in terms] for name, terms in self._doc.terms.items()}
 
     @property
     def fields(self) -> Mapping[str, Any]:
-        fields = self._entry.fields
-        return fields if self._site.recorder is None else Recorded(fields, self._site, f"d:{self._id}:f:")
+        fields = self._doc.entry.fields
+        recorder = self._site.recorder
+        if recorder.keys is None:
+            return fields
+        doc_id = self._doc.id
+        return RecordedMapping(fields, recorder, lambda name: deps.field(doc_id, name))
 
     @property
     def config(self) -> CollectionConfig:
-        self._site.note(f"cc:{self._entry.collection}")
-        return self._site.config.site.collections[self._entry.collection]
+        self._site.recorder.note(deps.collection_settings(self._doc.entry.collection))
+        return self._site.config.site.collections[self._doc.entry.collection]
 
     @property
     def title(self) -> str:
         self._note("title")
-        return self._title()
-
-    def _title(self) -> str:
-        config = self._site.config.site.collections[self._entry.collection]
-        value = self._entry.fields.get(config.title_field)
-        return str(value) if value else self._entry.slug.replace("-", " ").capitalize()
+        return self._doc.title
 
     @property
     def date(self) -> datetime | None:
         self._note("date")
-        return self._entry.date
+        return self._doc.entry.date
 
     @property
     def url(self) -> str:
         self._note("route")
-        return self._site.url(self._route)
+        return self._site.url(self._doc.route)
 
     @property
     def permalink(self) -> str:
         self._note("route")
-        return self._site.absolute(self._route)
+        return self._site.absolute(self._doc.route)
 
     @property
     def rendered(self) -> Rendered:
         self._note("body")
-        if self._rendered is None:
-            self._rendered = self._site.render_markdown(self._entry)
-        return self._rendered
+        return self._site.published.rendered(self._doc)
 
     @property
     def html(self) -> Markup:
@@ -181,23 +188,13 @@ class Doc:
 
     @property
     def summary(self) -> Markup:
-        config = self._site.config.site.collections[self._entry.collection]
-        explicit = self._entry.fields.get(config.summary_field)
-        self._note(f"f:{config.summary_field}")
+        config = self._site.config.site.collections[self._doc.entry.collection]
+        explicit = self._doc.entry.fields.get(config.summary_field)
+        self._site.recorder.note(deps.field(self._doc.id, config.summary_field))
         if isinstance(explicit, str) and explicit.strip():
             return Markup("<p>") + explicit.strip() + Markup("</p>")
         self._note("summary")  # not the body: a listing stays as it is while only text after the summary changes
-        return Markup(self._body_summary())
-
-    def _body_summary(self, *, keep: bool = True) -> str:
-        """The summary the body gives (up to ``<!--more-->``, else its first paragraph), without noting it;
-        kept for the pages that show it again unless ``keep`` is false (a caller that will not ask again)."""
-        summary = self._summary
-        if summary is None:
-            summary = self._rendered.summary if self._rendered is not None else self._site.summarize(self._entry)
-            if keep:
-                self._summary = summary
-        return summary
+        return Markup(self._site.published.summary(self._doc))
 
     @property
     def description(self) -> str:
@@ -216,32 +213,37 @@ class Doc:
 class Term:
     """One value of a taxonomy (a tag) and the docs carrying it."""
 
-    __slots__ = ("_docs", "_name", "_route", "_site", "slug", "taxonomy")
+    __slots__ = ("_docs", "_site", "_term")
 
-    def __init__(self, taxonomy: str, name: str, slug: str, route: str, site: SiteGraph) -> None:
-        self.taxonomy = taxonomy
-        self.slug = slug
-        self._name = name
-        self._route = route
+    def __init__(self, term: PublishedTerm, site: SiteGraph) -> None:
+        self._term = term
         self._site = site
-        self._docs: list[Doc] = []
+        self._docs: list[Doc] | None = None
 
     def __repr__(self) -> str:
-        return f"<Term {self.taxonomy}/{self.slug}>"
+        return f"<Term {self._term.id}>"
 
     @property
     def id(self) -> str:
-        return f"{self.taxonomy}/{self.slug}"
+        return self._term.id
+
+    @property
+    def taxonomy(self) -> str:
+        return self._term.taxonomy
+
+    @property
+    def slug(self) -> str:
+        return self._term.slug
 
     @property
     def name(self) -> str:
-        self._site.note(f"t:{self.id}:name")
-        return self._name
+        self._site.recorder.note(deps.term(self._term.id, "name"))
+        return self._term.name
 
     @property
     def route(self) -> str:
-        self._site.note(f"xc:{self.taxonomy}")  # the slug is who this is; the pattern comes from site.yaml
-        return self._route
+        self._site.recorder.note(deps.taxonomy_settings(self._term.taxonomy))  # the slug is who this is; the pattern is site.yaml's
+        return self._term.route
 
     @property
     def url(self) -> str:
@@ -249,7 +251,9 @@ class Term:
 
     @property
     def docs(self) -> list[Doc]:
-        self._site.note(f"t:{self.id}:docs")
+        self._site.recorder.note(deps.term(self._term.id, "docs"))
+        if self._docs is None:
+            self._docs = self._site.views(self._term.docs)
         return self._docs
 
     @property
@@ -260,31 +264,33 @@ class Term:
 class Taxonomy:
     """A taxonomy of site.yaml and its terms."""
 
-    __slots__ = ("_config", "_route", "_site", "_terms", "name")
+    __slots__ = ("_site", "_taxonomy", "_terms")
 
-    def __init__(self, name: str, config: TaxonomyConfig, route: str, terms: dict[str, Term], site: SiteGraph) -> None:
-        self.name = name
-        self._config = config
-        self._route = route
-        self._terms = terms
+    def __init__(self, taxonomy: PublishedTaxonomy, site: SiteGraph) -> None:
+        self._taxonomy = taxonomy
         self._site = site
+        self._terms = {slug: site.term(term) for slug, term in taxonomy.terms.items()}
 
     def __repr__(self) -> str:
-        return f"<Taxonomy {self.name}>"
+        return f"<Taxonomy {self._taxonomy.name}>"
+
+    @property
+    def name(self) -> str:
+        return self._taxonomy.name
 
     @property
     def config(self) -> TaxonomyConfig:
-        self._site.note(f"xc:{self.name}")
-        return self._config
+        self._site.recorder.note(deps.taxonomy_settings(self._taxonomy.name))
+        return self._taxonomy.config
 
     @property
     def title(self) -> str:
-        return self.config.title or self.name
+        return self.config.title or self._taxonomy.name
 
     @property
     def route(self) -> str:
-        self._site.note(f"xc:{self.name}")
-        return self._route
+        self._site.recorder.note(deps.taxonomy_settings(self._taxonomy.name))
+        return self._taxonomy.route
 
     @property
     def url(self) -> str:
@@ -292,40 +298,44 @@ class Taxonomy:
 
     @property
     def terms(self) -> dict[str, Term]:
-        self._site.note(f"x:{self.name}")
+        self._site.recorder.note(deps.taxonomy(self._taxonomy.name))
         return self._terms
 
     def sorted_terms(self) -> list[Term]:
-        return sorted(self.terms.values(), key=lambda t: (t._name.casefold(), t.slug))
+        self._site.recorder.note(deps.taxonomy(self._taxonomy.name))
+        return [self._terms[t.slug] for t in sorted(self._taxonomy.terms.values(), key=lambda t: (t.name.casefold(), t.slug))]
 
 
 class Collection:
     """A collection of site.yaml and its published docs in order."""
 
-    __slots__ = ("_config", "_docs", "_site", "name")
+    __slots__ = ("_collection", "_docs", "_site")
 
-    def __init__(self, name: str, config: CollectionConfig, docs: list[Doc], site: SiteGraph) -> None:
-        self.name = name
-        self._config = config
-        self._docs = docs
+    def __init__(self, collection: PublishedCollection, site: SiteGraph) -> None:
+        self._collection = collection
         self._site = site
+        self._docs = site.views(collection.docs)
 
     def __repr__(self) -> str:
-        return f"<Collection {self.name}>"
+        return f"<Collection {self._collection.name}>"
+
+    @property
+    def name(self) -> str:
+        return self._collection.name
 
     @property
     def config(self) -> CollectionConfig:
-        self._site.note(f"cc:{self.name}")
-        return self._config
+        self._site.recorder.note(deps.collection_settings(self._collection.name))
+        return self._collection.config
 
     @property
     def docs(self) -> list[Doc]:
-        self._site.note(f"c:{self.name}")
+        self._site.recorder.note(deps.collection(self._collection.name))
         return self._docs
 
     @property
     def title(self) -> str:
-        return self.config.title or self.name
+        return self.config.title or self._collection.name
 
     @property
     def description(self) -> str:
@@ -409,68 +419,36 @@ def paginate(items: list[Any], size: int, base_route: str, site: SiteGraph) -> l
     return [Paginator(items[(n - 1) * size : n * size], n, count, len(items), routes, site) for n in range(1, count + 1)]
 
 
-def _sort_key_value(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (1, "")
-    if isinstance(value, str):
-        return (0, value.casefold())
-    if isinstance(value, datetime):
-        return (0, value.timestamp())
-    if hasattr(value, "isoformat"):
-        return (0, value.isoformat())
-    return (0, value)
-
-
-def sort_docs(docs: list[Doc], spec: str) -> list[Doc]:
-    """Stable multi-key sort from a spec such as ``-date,title``; missing values sort last."""
-    out = sorted(docs, key=lambda d: d.slug)
-    for key in reversed([k.strip() for k in spec.split(",") if k.strip()]):
-        reverse = key.startswith("-")
-        name = key.lstrip("-")
-
-        def value(doc: Doc, name: str = name) -> Any:
-            if name == "slug":
-                return doc.slug
-            if name == "path":
-                return doc.entry.path + "/" + doc.slug
-            if name == doc.config.date_field and doc.date is not None:
-                return doc.date
-            return doc.fields.get(name)
-
-        values = [(doc, value(doc)) for doc in out]
-        present = [(doc, v) for doc, v in values if v is not None]
-        present.sort(key=lambda pair: _sort_key_value(pair[1]), reverse=reverse)
-        out = [doc for doc, _ in present] + [doc for doc, v in values if v is None]
-    return out
-
-
 class SiteGraph:
-    """Published content of one build, plus URL helpers.
+    """``site`` in templates and plugins: the published content of one build, plus URL helpers.
 
-    While a page renders, ``recorder`` collects the keys of everything the page read (see
-    :mod:`sonicgen.content.facts`); the build stores them as the page's inputs.
+    One view object stands for each published doc, term, taxonomy and collection, so that
+    outputs made from them can be told apart by identity (see :func:`~sonicgen.content.facts.definition`).
     """
 
-    def __init__(self, config: Config, render_markdown: RenderFn, data: Mapping[str, Any], summarize: SummaryFn | None = None) -> None:
-        self.config = config
-        self.render_markdown = render_markdown
-        self.summarize: SummaryFn = summarize or (lambda entry: render_markdown(entry).summary)
-        self.recorder: set[str] | None = None
-        self._data = data
-        self._collections: dict[str, Collection] = {}
-        self._taxonomies: dict[str, Taxonomy] = {}
-        self._by_key: dict[tuple[str, str], Doc] = {}
-        self._feeds: list[Any] = []
-        base = config.site.base_url
-        self.base_url = base.rstrip("/")
-        self.base_path = base_path(base)
+    def __init__(self, published: Published, recorder: Recorder) -> None:
+        self.published = published
+        self.recorder = recorder
+        self.config: Config = published.config
+        self.base_url = published.base_url
+        self.base_path = published.base_path
+        self._docs = {doc.id: Doc(doc, self) for doc in published.docs()}
+        self._terms = {term.id: Term(term, self) for t in published.taxonomies.values() for term in t.terms.values()}
+        self._collections = {name: Collection(c, self) for name, c in published.collections.items()}
+        self._taxonomies = {name: Taxonomy(t, self) for name, t in published.taxonomies.items()}
 
-    def note(self, key: str) -> None:
-        if self.recorder is not None:
-            self.recorder.add(key)
+    def view(self, doc: PublishedDoc | None) -> Doc | None:
+        """The view of a published doc (None for None)."""
+        return None if doc is None else self._docs[doc.id]
+
+    def views(self, docs: Iterable[PublishedDoc]) -> list[Doc]:
+        return [self._docs[doc.id] for doc in docs]
+
+    def term(self, term: PublishedTerm) -> Term:
+        return self._terms[term.id]
 
     def _setting(self, name: str) -> Any:
-        self.note(f"s:{name}")
+        self.recorder.note(deps.setting(name))
         return getattr(self.config.site, name)
 
     title = property(lambda self: self._setting("title"))
@@ -482,12 +460,13 @@ class SiteGraph:
 
     @property
     def data(self) -> Mapping[str, Any]:
-        return self._data if self.recorder is None else Recorded(self._data, self, "data:")
+        data = self.published.data
+        return data if self.recorder.keys is None else RecordedMapping(data, self.recorder, deps.data)
 
     @property
     def feeds(self) -> list[Any]:
-        self.note("s:feeds")
-        return self._feeds
+        self.recorder.note(deps.setting("feeds"))
+        return self.published.feeds
 
     @property
     def collections(self) -> dict[str, Collection]:
@@ -499,178 +478,15 @@ class SiteGraph:
 
     def url(self, route: str) -> str:
         """Site route (``/blog/x/``) to a link that honours the base path."""
-        if route.startswith(("http://", "https://", "//", "#", "mailto:")):
-            return route
-        return self.base_path + route.lstrip("/")
+        return self.published.url(route)
 
     def absolute(self, route: str) -> str:
-        origin = self.base_url.split("://", 1)
-        host = origin[1].split("/", 1)[0]
-        return f"{origin[0]}://{host}{self.url(route)}"
-
-    def release(self, read: Iterable[str]) -> None:
-        """Let go of the rendered bodies among ``read`` (recorded keys); they are fetched again when needed.
-
-        Summaries stay: a few hundred bytes each, and the list, tag and JSON pages show each one
-        about eight times (fetched from the build state each time, that was 5 % of a one-process
-        build of 10,000 posts with the render cache warm).
-        """
-        for key in read:
-            if not key.startswith("d:") or not key.endswith(":body"):
-                continue
-            doc_id, _, aspect = key[2:].partition(":")
-            collection, _, slug = doc_id.partition("/")
-            doc = self._by_key.get((collection, slug))
-            if doc is not None and aspect == "body":  # not f:body, a field
-                doc._rendered = None
+        return self.published.absolute(route)
 
     def get(self, collection: str, slug: str) -> Doc | None:
-        self.note(f"c:{collection}")
-        return self._by_key.get((collection, slug))
+        self.recorder.note(deps.collection(collection))
+        return self._docs.get(f"{collection}/{slug}")
 
     def docs(self) -> Iterable[Doc]:
         for collection in self._collections.values():
             yield from collection.docs
-
-
-def is_published(entry: Entry, *, now: datetime, drafts: bool, future: bool) -> bool:
-    if entry.draft and not drafts:
-        return False
-    if entry.date is not None and entry.date > now and not future:
-        return False
-    return not (entry.expires is not None and entry.expires <= now)
-
-
-def build_graph(
-    config: Config,
-    entries: list[Entry],
-    *,
-    render_markdown: RenderFn,
-    summarize: SummaryFn | None = None,
-    data: Mapping[str, Any],
-    problems: Problems,
-    now: datetime,
-    drafts: bool = False,
-    future: bool = False,
-) -> SiteGraph:
-    """Check slugs and references across all entries, then assemble what will be published."""
-    site = SiteGraph(config, render_markdown, data, summarize)
-    seen: dict[tuple[str, str], Entry] = {}
-    for entry in entries:
-        other = seen.get(entry.key)
-        if other is not None:
-            problems.error(
-                entry.source.path,
-                f"duplicate slug {entry.slug!r} in collection {entry.collection!r}: "
-                f"also used by {other.source.path}:{other.source.line_of('slug')}",
-                line=entry.source.line_of("slug"),
-                field="slug",
-            )
-            continue
-        seen[entry.key] = entry
-    _check_references(config, list(seen.values()), seen, problems)
-
-    grouped: dict[str, list[Doc]] = {name: [] for name in config.site.collections}
-    for entry in seen.values():
-        if not is_published(entry, now=now, drafts=drafts, future=future):
-            continue
-        ccfg = config.site.collections[entry.collection]
-        pattern = ccfg.permalink or "/"
-        values: dict[str, Any] = {
-            "slug": entry.slug,
-            "path": "/".join(p for p in (entry.path, entry.slug) if p),
-            "collection": entry.collection,
-        }
-        if entry.date is not None:
-            values.update(year=f"{entry.date.year:04d}", month=f"{entry.date.month:02d}", day=f"{entry.date.day:02d}")
-        for key in permalink_fields(pattern):  # only the fields the pattern names, not every field of every entry
-            value = entry.fields.get(key)
-            if value is not None and key not in values:
-                values[key] = value
-        try:
-            route = expand_permalink(pattern, values)
-        except KeyError as exc:
-            problems.error(entry.source.path, f"permalink {ccfg.permalink} needs {{{exc.args[0]}}}, which this entry has no value for")
-            continue
-        except UrlError as exc:
-            problems.error(entry.source.path, f"cannot build its URL: {exc}")
-            continue
-        doc = Doc(entry, route, site)
-        grouped[entry.collection].append(doc)
-        site._by_key[entry.key] = doc
-
-    for name, ccfg in config.site.collections.items():
-        docs = sort_docs(grouped[name], ccfg.sort or "title")
-        for before, after in itertools.pairwise(docs):
-            before._next, after._prev = after, before
-        site._collections[name] = Collection(name, ccfg, docs, site)
-
-    for name, tcfg in config.site.taxonomies.items():
-        site._taxonomies[name] = _taxonomy(name, tcfg, site, problems)
-    return site
-
-
-def _check_references(config: Config, entries: list[Entry], keys: Mapping[tuple[str, str], Entry], problems: Problems) -> None:
-    references = {
-        cname: [
-            (name, spec)
-            for name, spec in ccfg.fields.items()
-            if spec.type == "reference" or (spec.type == "list" and spec.items == "reference")
-        ]
-        for cname, ccfg in config.site.collections.items()
-    }
-    for entry in entries:
-        for name, spec in references[entry.collection]:  # found once per collection, not once per entry
-            value = entry.fields.get(name)
-            if value is None:
-                continue
-            for slug in value if isinstance(value, list) else [value]:
-                if (spec.collection or "", slug) not in keys:
-                    problems.error(
-                        entry.source.path,
-                        f"refers to {slug!r}, but collection {spec.collection!r} has no entry with that slug",
-                        line=entry.source.line_of(name),
-                        field=name,
-                    )
-
-
-def _taxonomy(name: str, tcfg: TaxonomyConfig, site: SiteGraph, problems: Problems) -> Taxonomy:
-    pattern = tcfg.permalink or f"/{name}/{{term}}/"
-    index_route = pattern.split("{term}", 1)[0] or "/"
-    terms: dict[str, Term] = {}
-    slugs: dict[str, str] = {}  # each distinct text is slugified once
-    for cname in tcfg.collections or []:
-        for doc in site._collections[cname]._docs:
-            raw = doc._entry.fields.get(tcfg.field or name)
-            values = raw if isinstance(raw, list) else [raw] if raw else []
-            mine: list[Term] = []
-            for value in values:
-                text = str(value).strip()
-                slug = slugs.get(text)
-                if slug is None:
-                    slug = slugs[text] = slugify(text)
-                if not slug:
-                    problems.warn(
-                        doc._entry.source.path,
-                        f"term {text!r} has no URL-safe letters; ignored",
-                        line=doc._entry.source.line_of(tcfg.field or name),
-                        field=tcfg.field,
-                    )
-                    continue
-                term = terms.get(slug)
-                if term is None:
-                    term = Term(name, text, slug, expand_permalink(pattern, {"term": slug}), site)
-                    terms[slug] = term
-                if term not in mine:  # "Python" and "python" are one term
-                    term._docs.append(doc)
-                    mine.append(term)
-            doc._terms[name] = mine
-    # Newest first, then by title: ranked once for the whole taxonomy, not once per term a doc carries.
-    newest = sorted(
-        (doc for cname in tcfg.collections or [] for doc in site._collections[cname]._docs if doc._terms[name]),
-        key=lambda d: (-(d._entry.date.timestamp() if d._entry.date else 0), d._title().casefold(), d.collection, d.slug),
-    )
-    rank = {doc: n for n, doc in enumerate(newest)}
-    for term in terms.values():
-        term._docs.sort(key=rank.__getitem__)
-    return Taxonomy(name, tcfg, index_route, terms, site)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
@@ -22,7 +23,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from sonicgen.config.schema import MarkdownConfig
-from sonicgen.content.rendered import Rendered, TocItem, code_blocks
+from sonicgen.content.rendered import Rendered, TocItem
 from sonicgen.content.urls import slugify
 
 MORE_MARKER = "<!--more-->"
@@ -94,14 +95,14 @@ def _prefix_root_links(base_path: str) -> Callable[[Any], None]:
 
 
 Highlighter = Callable[[str, str, str], "str | None"]
+"""A first say on each fenced block (the ``markdown:highlight`` hook): code, language, attributes → HTML or None."""
+
+Highlight = Callable[[str, str], str]
+"""Highlights a fenced block with Pygments: code, language → HTML ('' when Pygments has no such language)."""
 
 
-def create_markdown(config: MarkdownConfig, base_path: str = "/", highlighter: Highlighter | None = None) -> MarkdownIt:
-    """The configured parser; plugins may extend it through the ``markdown:setup`` hook.
-
-    ``highlighter`` (the ``markdown:highlight`` hook) gets the first say on each fenced
-    block; Pygments handles the rest when highlighting is on.
-    """
+def create_markdown(config: MarkdownConfig, base_path: str = "/") -> MarkdownIt:
+    """The configured parser; plugins may extend it through the ``markdown:setup`` hook."""
     md = MarkdownIt("commonmark", {"html": config.unsafe_html, "typographer": config.typographer})
     md.enable(["table", "strikethrough"])
     if config.typographer:
@@ -113,39 +114,45 @@ def create_markdown(config: MarkdownConfig, base_path: str = "/", highlighter: H
         md.core.ruler.push("sonicgen_anchor_labels", _label_anchors)
     if base_path != "/":
         md.core.ruler.push("sonicgen_base_path", _prefix_root_links(base_path))
-
-    def highlight(code: str, lang: str, attrs: str) -> str:
-        custom = highlighter(code, lang, attrs) if highlighter else None
-        if custom is not None:
-            return custom
-        if not (config.highlight and lang):
-            return ""
-        cache = code_blocks.get()
-        lang = lang.strip().lower()
-        return cache(code, lang, highlight_code) if cache is not None else highlight_code(code, lang)
-
-    md.options["highlight"] = highlight
     return md
 
 
 class MarkdownRenderer:
-    """Renders bodies with one parser and collects summary, TOC and plain text in the same pass."""
+    """Renders bodies with one parser and collects summary, TOC and plain text in the same pass.
 
-    def __init__(self, md: MarkdownIt, toc_levels: tuple[int, int] = (2, 3)) -> None:
+    Fenced code goes to ``first_say`` (the ``markdown:highlight`` hook) first, then, when
+    highlighting is on, to the ``highlight`` given to :meth:`render` (Pygments, or a cache of
+    highlighted blocks in front of it); a ``markdown:setup`` plugin that sets the parser's own
+    ``highlight`` option replaces both.
+    """
+
+    def __init__(self, md: MarkdownIt, config: MarkdownConfig, first_say: Highlighter | None = None) -> None:
         self.md = md
-        self.toc_levels = toc_levels
+        self.config = config
+        self.first_say = first_say
 
-    def render(self, body: str) -> Rendered:
+    def render(self, body: str, highlight: Highlight = highlight_code) -> Rendered:
         env: dict[str, Any] = {}
+        options = self.md.options
+        if options.get("highlight") is None:
+            options = OptionsDict({**options, "highlight": partial(self._fence, highlight)})  # type: ignore[typeddict-item]
         tokens = self.md.parse(body, env)
         tokens, more = _cut_more(tokens)
-        page_html = self.md.renderer.render(tokens, self.md.options, env)
+        page_html = self.md.renderer.render(tokens, options, env)
         summary_tokens = tokens[:more] if more is not None else _first_paragraph(tokens)
-        summary = self.md.renderer.render(summary_tokens, self.md.options, dict(env)) if summary_tokens else ""
+        summary = self.md.renderer.render(summary_tokens, options, dict(env)) if summary_tokens else ""
         if "footnote-ref" in summary:
             summary = re.sub(r'<sup class="footnote-ref">.*?</sup>', "", summary)
         text = _plain_text(tokens)
-        return Rendered(page_html, summary, _toc(tokens, *self.toc_levels), text, len(text.split()))
+        return Rendered(page_html, summary, _toc(tokens, *self.config.toc_levels), text, len(text.split()))
+
+    def _fence(self, highlight: Highlight, code: str, lang: str, attrs: str) -> str:
+        custom = self.first_say(code, lang, attrs) if self.first_say is not None else None
+        if custom is not None:
+            return custom
+        if not (self.config.highlight and lang):
+            return ""
+        return highlight(code, lang.strip().lower())
 
 
 def _cut_more(tokens: list[Token]) -> tuple[list[Token], int | None]:

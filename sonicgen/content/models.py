@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, runtime_checkable
+
+from sonicgen.errors import Problem, SonicgenError
 
 
 class Pickled:
@@ -43,14 +44,14 @@ class Entry(Pickled):
     ``fields`` hold schema values (defaults applied); ``extra`` keeps front-matter keys the
     schema does not know, so saving an entry back never drops them.  ``bundle_files`` are
     the files beside a bundle's ``index.md`` (relative to its folder), published with it.
-    ``body`` may be a :class:`DeferredBody` left where it was read from: it is then loaded
-    on every use, so a large site never holds all of its bodies at once.
+    ``body`` is the Markdown text, or where it was left (a :class:`StoredBody`: a build keeps no
+    body in memory); :meth:`load_body` gives the text either way.
     """
 
     collection: str
     slug: str
     fields: Mapping[str, Any]
-    body: str
+    body: str | StoredBody
     source: SourceRef
     content_hash: str
     path: str = ""
@@ -65,55 +66,36 @@ class Entry(Pickled):
     def key(self) -> tuple[str, str]:
         return (self.collection, self.slug)
 
+    def load_body(self) -> str:
+        """The body's text; raises :class:`BodyUnavailable` (naming the file) when a body left in its
+        file can no longer be had as it was read (the file changed or went since)."""
+        body = self.body
+        return body if isinstance(body, str) else body.load()
+
     def body_digest(self) -> str:
-        """A hash of the body, without loading a deferred one."""
-        stored = _stored_body(self)
-        return body_digest(stored) if isinstance(stored, str) else stored.digest
-
-    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
-        """A body left on disk stays there (``getattr`` would load it)."""
-        return Entry, tuple(_stored_body(self) if name == "body" else getattr(self, name) for name in self.__match_args__)
-
-    def replace(self, **changes: Any) -> Entry:
-        """``dataclasses.replace`` that leaves a body on disk there unless ``body`` is among the changes
-        (``dataclasses.replace`` reads it, and the copy then holds it in memory)."""
-        changes.setdefault("body", _stored_body(self))
-        return dataclasses.replace(self, **changes)
+        """A hash of the body, without loading one left where it was."""
+        body = self.body
+        return body_digest(body) if isinstance(body, str) else body.digest
 
 
-class DeferredBody(Protocol):
+@runtime_checkable
+class StoredBody(Protocol):
     """A body left where it came from; ``digest`` is its :func:`body_digest`."""
 
     @property
     def digest(self) -> str: ...
 
     def load(self) -> str:
-        """The body, or a SonicgenError saying why it cannot be had as it was (e.g. its file changed since)."""
+        """The body as it was when the entry was read, or :class:`BodyUnavailable`."""
         ...
 
 
-class _Body:
-    """``Entry.body``: the text in the slot, or loaded each time from the DeferredBody there."""
+class BodyUnavailable(SonicgenError):
+    """An entry's body cannot be had as it was read: its file changed or went during the build."""
 
-    def __init__(self, slot: Any) -> None:
-        self.slot = slot
-
-    def __get__(self, entry: Entry | None, owner: type | None = None) -> Any:
-        if entry is None:
-            return self
-        value = self.slot.__get__(entry, owner)
-        return value if isinstance(value, str) else value.load()
-
-    def __set__(self, entry: Entry, value: str | DeferredBody) -> None:
-        self.slot.__set__(entry, value)
-
-
-_body = _Body(vars(Entry)["body"])  # wraps the slot dataclass made for the field
-setattr(Entry, "body", _body)  # noqa: B010 - the field's slot, replaced after the dataclass exists
-
-
-def _stored_body(entry: Entry) -> str | DeferredBody:
-    return cast("str | DeferredBody", _body.slot.__get__(entry, Entry))
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 def body_digest(body: str) -> str:

@@ -66,6 +66,9 @@ class BuildSummary:
     output_dir: str = ""
     markdown_cached: int = 0  # bodies whose rendering came from the build state
     markdown_rendered: int = 0
+    markdown_fetched: int = 0  # renderings and summaries read from the build state
     kept: int = 0  # outputs an incremental build did not need to render
     stale: dict[str, str] = field(default_factory=dict)  # outputs rendered -> why
     inputs_unchanged: bool = False  # no input, setting or scheduled time changed: nothing was even read
+    plan: str = ""  # how the build planned: nothing changed, edited docs, compared, everything
+    assembled: bool = False  # the site was read and assembled (not: nothing changed, or edits taken into a kept site)

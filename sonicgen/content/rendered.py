@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sonicgen.content.models import Entry
 
 _TAG = re.compile(r"<[^>]+>")
-
-Highlight = Callable[[str, str], str]
-
-code_blocks: ContextVar[Callable[[str, str, Highlight], str] | None] = ContextVar("code_blocks", default=None)
-"""What highlights the fenced code of the body being rendered, given the code, its language and
-Pygments (:func:`~sonicgen.content.markup.highlight_code`): the build sets its cache of highlighted
-blocks here while it renders a body, so an edited body highlights only the blocks it did not have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +36,19 @@ class Rendered:
 def strip_tags(markup: str) -> str:
     """Plain text of a fragment we rendered ourselves (for descriptions and feeds)."""
     return html.unescape(_TAG.sub("", markup)).strip()
+
+
+class Bodies(Protocol):
+    """Where the site graph gets its docs' rendered bodies (the build's render cache)."""
+
+    def rendered(self, entry: Entry) -> Rendered:
+        """The entry's body, rendered."""
+        ...
+
+    def summary(self, entry: Entry) -> str:
+        """Its summary alone (a listing shows no more), which may be had without the whole rendering."""
+        ...
+
+    def key(self, entry: Entry) -> str:
+        """A text that changes exactly when the body's rendering would (its fact)."""
+        ...

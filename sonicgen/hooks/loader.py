@@ -23,12 +23,12 @@ from typing import Any, Literal
 
 from packaging.specifiers import SpecifierSet
 
-from sonicgen import __version__
 from sonicgen.config import Config
 from sonicgen.config.convert import Checker, convert
 from sonicgen.errors import BuildError, HookRegistrationError, Problems
 from sonicgen.hooks.plugin import ConfigError, Extensions, Plugin, PluginContext
 from sonicgen.hooks.registry import HookRegistry
+from sonicgen.version import __version__
 
 BUILTINS = (
     "sonicgen.builtins.pages",

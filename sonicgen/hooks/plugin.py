@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import click
 import msgspec
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -50,7 +49,7 @@ class Extensions:
     tests: dict[str, Callable[..., Any]] = field(default_factory=dict)
     globals: dict[str, Any] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
-    commands: dict[str, list[click.Command]] = field(default_factory=dict)
+    commands: dict[str, list[Any]] = field(default_factory=dict)  # click commands, which only the CLI needs to know
     routes: dict[str, list[Any]] = field(default_factory=dict)
     middleware: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -90,9 +89,10 @@ class PluginContext(Generic[C]):
         """A Jinja2 global variable or function."""
         self._add("global", self.extensions.globals, name, value)
 
-    def command(self, command: click.Command) -> None:
-        """A click command, run as ``sonicgen <plugin> <command>``."""
-        if not isinstance(command, click.Command) or not command.name:
+    def command(self, command: Any) -> None:
+        """A click command, run as ``sonicgen <plugin> <command>`` (checked by its shape here: only the
+        command line imports click)."""
+        if not isinstance(getattr(command, "name", None), str) or not command.name or not callable(getattr(command, "main", None)):
             raise HookRegistrationError(f"plugin {self.name!r}: commands must be named click commands (use @click.command())")
         self.extensions.commands.setdefault(self.name, []).append(command)
 

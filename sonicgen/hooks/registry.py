@@ -49,8 +49,20 @@ class Handler:
         return PluginError(self.plugin, self.hook, message, subject=subject, file=file, line=line)
 
 
-Tracer = Callable[[str, "Handler | None", float, "str | None"], None]
-"""Told of every handler call (hook, handler, seconds, subject) and every dispatch (handler None)."""
+@dataclass(frozen=True, slots=True)
+class HookCall:
+    """One traced call: of one handler (its plugin, name and priority), or a whole dispatch (``plugin`` None)."""
+
+    hook: str
+    seconds: float
+    subject: str | None
+    plugin: str | None = None
+    name: str = ""
+    priority: int = 0
+
+
+Tracer = Callable[[HookCall], None]
+"""Told of every handler call and every dispatch (``--debug-hooks``)."""
 
 
 class HookRegistry:
@@ -114,7 +126,7 @@ class HookRegistry:
             raise self._failure(handler, exc, subject) from exc
         finally:
             if self.tracer:
-                self.tracer(handler.hook, handler, perf_counter() - started, subject)
+                self.tracer(HookCall(handler.hook, perf_counter() - started, subject, handler.plugin, handler.name, handler.priority))
 
     async def _acall(self, handler: Handler, kwargs: Mapping[str, Any], subject: str | None) -> Any:
         if not handler.is_async:
@@ -128,7 +140,7 @@ class HookRegistry:
             raise self._failure(handler, exc, subject) from exc
         finally:
             if self.tracer:
-                self.tracer(handler.hook, handler, perf_counter() - started, subject)
+                self.tracer(HookCall(handler.hook, perf_counter() - started, subject, handler.plugin, handler.name, handler.priority))
 
     def _plan(
         self, hook: str, value: Any, kwargs: dict[str, Any], subject: str | None
@@ -168,7 +180,7 @@ class HookRegistry:
             return done.value
         finally:
             if self.tracer:
-                self.tracer(hook, None, perf_counter() - started, subject)
+                self.tracer(HookCall(hook, perf_counter() - started, subject))
 
     async def _adispatch(self, hook: str, value: Any, kwargs: dict[str, Any], subject: str | None) -> Any:
         started = perf_counter() if self.tracer else 0.0
@@ -181,7 +193,7 @@ class HookRegistry:
             return done.value
         finally:
             if self.tracer:
-                self.tracer(hook, None, perf_counter() - started, subject)
+                self.tracer(HookCall(hook, perf_counter() - started, subject))
 
     def pipe(self, hook: str, value: Any, *, subject: str | None = None, **kwargs: Any) -> Any:
         """Thread ``value`` through the handlers; each may return a replacement (None keeps it)."""

@@ -89,7 +89,7 @@ def build_start(config: Config, drafts: bool, future: bool) -> None:
 @_declare("content:loaded", "pipe", Entry)
 def content_loaded(entry: Entry, config: Config) -> Entry | None:
     """One entry was read and validated. Return a replacement ``Entry``
-    (``entry.replace(fields=...)``, which leaves a body that is still in its file there) to
+    (``dataclasses.replace(entry, fields=...)``, which leaves a body that is still in its file there) to
     change its fields or body, or None. Make the result depend on the entry and the config
     alone: ``build --watch`` calls this again only for the files that changed."""
 

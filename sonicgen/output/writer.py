@@ -25,8 +25,8 @@ from typing import Literal
 
 import msgspec
 
-from sonicgen import __version__
 from sonicgen.atomic import write_atomically
+from sonicgen.version import __version__
 
 MANIFEST = ".sonicgen-manifest.json"
 STAGING_PREFIX = ".sonicgen-staging-"
@@ -72,6 +72,15 @@ def manifest_text(records: Mapping[str, Record]) -> Iterator[bytes]:
     yield (b"\n }" if paths else b"") + b',\n "generator": ' + msgspec.json.encode(f"sonicgen {__version__}") + b"\n}\n"
 
 
+def manifest_stat(out_dir: Path) -> str:
+    """The manifest's size and modification time: it changes whenever anything rewrites the manifest."""
+    try:
+        st = (out_dir / MANIFEST).stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 class _Manifest(msgspec.Struct):
     files: dict[str, Record]
 
@@ -94,22 +103,43 @@ class CommitResult:
     removed_paths: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Staging:
+    """Where a build stages its files, and how: all a worker process needs to stage files too."""
+
+    out_dir: Path
+    folder: Path
+    clean: bool  # compare with the output's bytes, not its manifest
+    tree: bool  # a first build: files are staged at their own paths, and the folder becomes the output
+
+
 class OutputWriter:
     """Collects a build's files in a staging folder and publishes them in one commit."""
 
-    def __init__(self, out_dir: Path, *, clean: bool = False) -> None:
-        self.out_dir = out_dir
-        self.clean = clean
-        self.previous = {} if clean else read_manifest(out_dir)
+    def __init__(self, staging: Staging) -> None:
+        """A writer that stages into ``staging`` (made by :meth:`open`; a worker process joins it)."""
+        self.out_dir = staging.out_dir
+        self.clean = staging.clean
+        self.staging = staging.folder
+        self.tree = staging.tree
+        self.previous = {} if staging.clean else read_manifest(staging.out_dir)
         self.records: dict[str, Record] = {}
         self.staged: list[str] = []
+
+    @classmethod
+    def open(cls, out_dir: Path, *, clean: bool = False) -> OutputWriter:
+        """A writer with a new staging folder beside ``out_dir`` (left over ones are removed)."""
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         for leftover in out_dir.parent.glob(STAGING_PREFIX + out_dir.name + "-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         # Made with the umask's permissions, not mkdtemp's 0700: a fresh output *is* this folder (see commit).
-        self.staging = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{secrets.token_hex(6)}"
-        self.staging.mkdir()
-        self.tree = not out_dir.exists()
+        folder = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{secrets.token_hex(6)}"
+        folder.mkdir()
+        return cls(Staging(out_dir, folder, clean, not out_dir.exists()))
+
+    @property
+    def staging_spec(self) -> Staging:
+        return Staging(self.out_dir, self.staging, self.clean, self.tree)
 
     def _staged(self, path: str) -> Path:
         """Where ``path`` is staged: at its own place in a first build, else flat (see the module doc)."""

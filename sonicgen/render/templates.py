@@ -4,7 +4,7 @@ and page rendering with errors that name the template file and line."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -13,15 +13,18 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from sonicgen import __version__
+from sonicgen.content import deps
 from sonicgen.content.facts import GONE, digest
-from sonicgen.content.graph import SiteGraph
+from sonicgen.content.graph import Recorder, SiteGraph
 from sonicgen.content.markup import MarkdownRenderer
+from sonicgen.content.models import BodyUnavailable
 from sonicgen.content.outputs import Page
+from sonicgen.content.published import Published
 from sonicgen.content.urls import slugify
 from sonicgen.errors import Problem, Problems
 from sonicgen.hooks.plugin import Extensions
 from sonicgen.render.assets import Assets
+from sonicgen.version import __version__
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +54,51 @@ def isodate(value: date | datetime | None) -> str:
 
 
 class RecordingEnvironment(jinja2.Environment):
-    """Notes every template a page loads (``tpl:<name>``: extends, includes, imports, and the
-    candidates it looked for and did not find), in the site's recorder.
+    """Notes every template a page loads (``extends``, ``include``, ``import``, and the candidates it
+    looked for and did not find) in the build's recorder, through Jinja's public loading methods.
 
     Names found missing stay missing for the build: Jinja caches templates, not misses, and
     every entry page asks for ``<collection>/entry.html`` before ``entry.html``.
     """
 
-    site: SiteGraph
-
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, recorder: Recorder, **options: Any) -> None:
         super().__init__(**options)
+        self.recorder = recorder
         self.missing: set[str] = set()
 
-    def _load_template(self, name: str, globals: MutableMapping[str, Any] | None) -> jinja2.Template:
-        self.site.note(f"tpl:{name}")
+    def get_template(
+        self,
+        name: str | jinja2.Template,
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        if isinstance(name, jinja2.Template):
+            return name
+        if parent is not None:
+            name = self.join_path(name, parent)
+        self.recorder.note(deps.template(name))
         if name in self.missing:
             raise jinja2.TemplateNotFound(name)
         try:
-            return super()._load_template(name, globals)
+            return super().get_template(name, None, globals)
         except jinja2.TemplateNotFound:
             self.missing.add(name)
             raise
+
+    def select_template(
+        self,
+        names: Iterable[str | jinja2.Template],
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        """The first of ``names`` that exists, each looked up (and noted) through :meth:`get_template`."""
+        names = list(names)
+        for name in names:
+            try:
+                return self.get_template(name, parent, globals)
+            except jinja2.TemplateNotFound:
+                continue
+        raise jinja2.TemplatesNotFound(names)  # type: ignore[arg-type]
 
 
 def template_fact(env: jinja2.Environment, name: str) -> str:
@@ -92,7 +118,7 @@ def create_environment(
     assets: Assets,
     markdown: MarkdownRenderer,
     extensions: Extensions,
-) -> jinja2.Environment:
+) -> RecordingEnvironment:
     """Site templates override the theme's; ``theme:NAME`` always reaches the theme's own file."""
     theme_loader = jinja2.FileSystemLoader(str(theme_templates))
     loader = jinja2.ChoiceLoader(
@@ -102,7 +128,9 @@ def create_environment(
             jinja2.PrefixLoader({"theme": theme_loader}, delimiter=":"),
         ]
     )
+    recorder = site.recorder
     env = RecordingEnvironment(
+        recorder,
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -111,11 +139,10 @@ def create_environment(
         keep_trailing_newline=True,
         auto_reload=False,
     )
-    env.site = site
 
     def noted(key: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any) -> Any:
-            site.note(key)
+            recorder.note(key)
             return fn(*args)
 
         return call
@@ -124,14 +151,14 @@ def create_environment(
         site=site,
         url=site.url,
         absolute_url=site.absolute,
-        asset=noted("assets", lambda name: site.url(assets.route(name))),
-        has_asset=noted("assets", lambda name: name.lstrip("/") in assets.routes),
+        asset=noted(deps.ASSETS, lambda name: site.url(assets.route(name))),
+        has_asset=noted(deps.ASSETS, lambda name: name.lstrip("/") in assets.routes),
         sonicgen_version=__version__,
     )
     env.filters.update(
         date=format_date,
         isodate=isodate,
-        markdown=noted("markdown", lambda text: Markup(markdown.render(str(text or "")).html)),
+        markdown=noted(deps.MARKDOWN, lambda text: Markup(markdown.render(str(text or "")).html)),
         slugify=slugify,
         absolute_url=site.absolute,
     )
@@ -149,7 +176,7 @@ class TemplateFailure(Exception):
         self.problem = problem
 
 
-def check_named_templates(env: jinja2.Environment, site: SiteGraph, problems: Problems) -> None:
+def check_named_templates(env: jinja2.Environment, site: Published, problems: Problems) -> None:
     """Templates a user named (collection ``template``/``list_template``, front matter ``template``) must exist.
 
     Falling back to the default template would hide the typo until someone looks at the page.
@@ -221,6 +248,8 @@ class PageRenderer:
             raise TemplateFailure(self._syntax_problem(exc)) from None
         except jinja2.TemplateError as exc:
             raise TemplateFailure(self._runtime_problem(exc, page, template)) from None
+        except BodyUnavailable:
+            raise  # a content problem, not the template's
         except Exception as exc:  # a filter or global raised: still a template problem, with its line
             raise TemplateFailure(self._runtime_problem(exc, page, template, prefix=f"{type(exc).__name__}: ")) from None
         return self.html_hook(html, page)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sonicgen
 from sonicgen.config import Config
 from sonicgen.errors import BuildError, Problem
 
-_PACKAGE = Path(sonicgen.__file__).parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # sonicgen/
 
 
 def builtin_themes_dir() -> Path:

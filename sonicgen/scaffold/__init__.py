@@ -100,7 +100,7 @@ def new_entry(
     data = {**entry.fields, **entry.extra}
     if entry.draft:
         data[spec.draft_field] = True
-    text = "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + "---\n\n" + entry.body
+    text = "---\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True) + "---\n\n" + entry.load_body()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
         fh.write(text)

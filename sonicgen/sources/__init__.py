@@ -6,15 +6,20 @@ the ``content`` commands use the same stores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from sonicgen.config import Config
 from sonicgen.content.models import Entry
 from sonicgen.errors import Problems
 from sonicgen.sources.base import (
     ANY,
+    RACY_NS,
     Change,
     Conflict,
     Listing,
     NotFound,
+    Parallel,
     Query,
     SourceMemory,
     Store,
@@ -22,30 +27,39 @@ from sonicgen.sources.base import (
     StoreError,
     collection_config,
 )
+from sonicgen.sources.files.reader import load_data, read_entry
 from sonicgen.sources.files.store import FilesStore
 from sonicgen.sources.sqlite.store import SqliteStore
 
 
-def open_store(config: Config, collection: str, jobs: int = 1) -> Store:
-    """The store that holds ``collection`` (its ``source:`` in site.yaml); a files store reads
-    many new files in ``jobs`` processes."""
+def open_store(config: Config, collection: str, parallel: Callable[[], Parallel | None] | None = None) -> Store:
+    """The store that holds ``collection`` (its ``source:`` in site.yaml); a files store reads many new
+    files in the workers ``parallel`` starts (it is called only then)."""
     if collection_config(config, collection).source == "sqlite":
         return SqliteStore(config)
-    return FilesStore(config, jobs)
+    return FilesStore(config, parallel)
 
 
-def read_entries(config: Config, problems: Problems, memory: SourceMemory | None = None, jobs: int = 1) -> list[Entry]:
+def entry_at(config: Config, collection: str, path: Path, problems: Problems) -> Entry | None:
+    """The entry of ``collection`` (a files collection) that the file at ``path`` holds now; None after
+    reporting what is wrong with it.  For a build that reads again only the files that changed."""
+    return read_entry(config, collection, collection_config(config, collection), path, problems)
+
+
+def read_entries(
+    config: Config, problems: Problems, memory: SourceMemory | None = None, parallel: Callable[[], Parallel | None] | None = None
+) -> list[Entry]:
     """Every entry of every collection, each read from its own store: what a build starts from.
 
     Invalid entries are reported to ``problems`` and left out, so every file and row is checked in one run.
-    ``memory`` and ``jobs`` are for the stores that can use them (see :meth:`Store.entries`).
+    ``memory`` and ``parallel`` are for the stores that can use them (see :meth:`Store.entries`).
     """
     stores: dict[str, Store] = {}
     try:
         out: list[Entry] = []
         for name, spec in config.site.collections.items():
             if spec.source not in stores:
-                stores[spec.source] = open_store(config, name, jobs)
+                stores[spec.source] = open_store(config, name, parallel)
             out.extend(stores[spec.source].entries(name, problems, memory))
         return out
     finally:
@@ -55,16 +69,20 @@ def read_entries(config: Config, problems: Problems, memory: SourceMemory | None
 
 __all__ = [
     "ANY",
+    "RACY_NS",
     "Change",
     "Conflict",
     "Listing",
     "NotFound",
+    "Parallel",
     "Query",
     "SourceMemory",
     "Store",
     "StoreError",
     "Stored",
     "collection_config",
+    "entry_at",
+    "load_data",
     "open_store",
     "read_entries",
 ]

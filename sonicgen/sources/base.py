@@ -11,13 +11,17 @@ from __future__ import annotations
 import base64
 import builtins
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from sonicgen.config import CollectionConfig, Config
 from sonicgen.content.models import Entry
 from sonicgen.errors import Problems, SonicgenError
+
+RACY_NS = 2_000_000_000
+"""A file modified this close to when it was last read may have changed again within the same
+timestamp tick, with the same size, invisibly to stat: its stat is not trusted, its content is."""
 
 
 class StoreError(SonicgenError):
@@ -90,15 +94,29 @@ class Query:
 
 class SourceMemory(Protocol):
     """Where a build keeps what a store read, for the store of the next build (the build state):
-    a store that reads many files can then skip those that did not change."""
+    a store that reads many files can then skip those that did not change.
 
-    def recalled(self, collection: str) -> Iterable[bytes]:
+    ``reading`` names how the records were made (the store's format and the settings that turn
+    a file into an entry): records kept with another ``reading`` are not recalled.
+    """
+
+    def recalled_sources(self, collection: str, reading: str) -> Iterable[bytes]:
         """What the last build kept for ``collection`` (records only the store that kept them reads)."""
         ...
 
-    def keep(self, collection: str, fresh: Iterable[tuple[str, bytes]], gone: builtins.list[str]) -> None:
+    def keep_sources(self, collection: str, reading: str, fresh: Iterable[tuple[str, bytes]], gone: builtins.list[str]) -> None:
         """Keep ``fresh`` records (by path) and forget the ``gone`` paths."""
         ...
+
+
+class Parallel(Protocol):
+    """Worker processes a store may read many files in (a :class:`~sonicgen.parallel.WorkerPool`); each
+    worker's context has the site's configuration as ``config``."""
+
+    @property
+    def size(self) -> int: ...
+
+    def map(self, task: Callable[[Any, Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]: ...
 
 
 class Store(Protocol):

@@ -6,22 +6,23 @@ the others from loading.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig, FieldSpec
 from sonicgen.content.fields import FieldError, aware, check_value, validate_fields
 from sonicgen.content.frontmatter import FrontMatterError, body_at, parse
-from sonicgen.content.models import Entry, Pickled, SourceRef, body_digest, content_hash
+from sonicgen.content.models import BodyUnavailable, Entry, Pickled, SourceRef, content_hash
 from sonicgen.content.urls import is_slug, slugify
-from sonicgen.errors import Problems, SonicgenError
+from sonicgen.errors import Problem, Problems
 from sonicgen.safeyaml import YamlError, load
 
 CONTENT_SUFFIXES = (".md", ".markdown")
@@ -41,7 +42,7 @@ def decode(data: bytes, source: str, problems: Problems) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class BodyOnDisk(Pickled):
-    """An entry's body left in its file (a :class:`~sonicgen.content.models.DeferredBody`): read
+    """An entry's body left in its file (a :class:`~sonicgen.content.models.StoredBody`): read
     again on each use, and refused if the file is no longer the one the entry was read from."""
 
     path: str
@@ -53,17 +54,16 @@ class BodyOnDisk(Pickled):
         try:
             data = Path(self.path).read_bytes()
         except OSError as exc:
-            raise SonicgenError(f"{self.path}: cannot be read again ({exc.strerror}); build again") from None
+            raise BodyUnavailable(Problem(self.path, f"cannot be read again ({exc.strerror}); build again")) from None
         if content_hash(data) != self.content_hash:
-            raise SonicgenError(f"{self.path}: changed while sonicgen was using it; build again to pick up the change")
+            raise BodyUnavailable(Problem(self.path, "changed while sonicgen was using it; build again to pick up the change"))
         text = decode(data, self.path, Problems())
         return body_at(text, self.line) if text is not None else ""  # decoded before: the hash says these are those bytes
 
 
 def defer_body(entry: Entry, path: Path) -> Entry:
     """``entry`` with its body left in ``path``, the file it was just read from."""
-    deferred = BodyOnDisk(str(path), entry.content_hash, entry.source.line, body_digest(entry.body))
-    return entry.replace(body=cast(str, deferred))
+    return dataclasses.replace(entry, body=BodyOnDisk(str(path), entry.content_hash, entry.source.line, entry.body_digest()))
 
 
 def relative(path: Path, root: Path) -> str:

@@ -18,6 +18,9 @@ from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import Problem, Severity
 from sonicgen.sources.files.reader import BodyOnDisk
 
+RECORD_FORMAT = 2
+"""Of the records; 2: bodies are left in their files."""
+
 _DATETIME, _DATE, _TIME, _TUPLE = 1, 2, 3, 4
 
 
@@ -97,7 +100,7 @@ def decode(data: bytes) -> tuple[Any, ...]:
             collection,
             slug_,
             fields,
-            BodyOnDisk(path, chash, line, digest),  # type: ignore[arg-type]  # a DeferredBody, see Entry
+            BodyOnDisk(path, chash, line, digest),
             SourceRef(spath, line, lines),
             chash,
             epath,

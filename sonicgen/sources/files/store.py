@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import builtins
 import fcntl
+import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -39,11 +40,24 @@ from sonicgen.atomic import sync_folder, write_atomically
 from sonicgen.config import Config
 from sonicgen.config.schema import CollectionConfig
 from sonicgen.content.fields import aware, validate_fields
-from sonicgen.content.models import Entry, Pickled, content_hash
+from sonicgen.content.models import BodyUnavailable, Entry, Pickled, content_hash
 from sonicgen.content.urls import is_slug, slugify
-from sonicgen.errors import Problem, Problems, SonicgenError
-from sonicgen.parallel import map_in_workers
-from sonicgen.sources.base import ANY, Change, Conflict, Listing, NotFound, Query, SourceMemory, Stored, StoreError, collection_config
+from sonicgen.errors import Problem, Problems
+from sonicgen.parallel import slices
+from sonicgen.sources.base import (
+    ANY,
+    RACY_NS,
+    Change,
+    Conflict,
+    Listing,
+    NotFound,
+    Parallel,
+    Query,
+    SourceMemory,
+    Stored,
+    StoreError,
+    collection_config,
+)
 from sonicgen.sources.files.changelog import ChangeLog, Pending, Snapshot
 from sonicgen.sources.files.reader import (
     bundle_files,
@@ -56,8 +70,9 @@ from sonicgen.sources.files.reader import (
     read_entry,
     relative,
 )
-from sonicgen.sources.files.remembered import Unrememberable, decode, encode
+from sonicgen.sources.files.remembered import RECORD_FORMAT, Unrememberable, decode, encode
 from sonicgen.sources.query import run_query
+from sonicgen.version import __version__
 
 STATE_DIR = ".sonicgen"
 LOCK_FILE = "files.lock"
@@ -71,14 +86,9 @@ def _rewrite() -> ModuleType:
     return rewrite
 
 
-RACY_NS = 2_000_000_000
-"""A file modified this close to when it was last read may have changed again within the same
-timestamp tick, with the same size, invisibly to stat; such files are read again."""
-
-
 DEFAULT_QUERY = Query()
 
-PARALLEL_READS = 500
+PARALLEL_READS = 3000
 """Below this many files to read, forking workers costs more than reading in one process."""
 
 
@@ -134,17 +144,17 @@ def _own(entry: Entry) -> Entry:
     """A caller's copy with its body read now (builds leave bodies on disk): it stays the entry
     of the version handed out with it, whatever happens to the file later."""
     try:
-        return entry.replace(body=entry.body)
-    except SonicgenError as exc:
+        return replace(entry, body=entry.load_body())
+    except BodyUnavailable as exc:
         raise StoreError(str(exc)) from None
 
 
 class FilesStore:
     """The Store of every collection whose source is ``files`` (safe to share between threads)."""
 
-    def __init__(self, config: Config, jobs: int = 1) -> None:
+    def __init__(self, config: Config, parallel: Callable[[], Parallel | None] | None = None) -> None:
         self.config = config
-        self.jobs = jobs  # processes that may read files no earlier process remembered (see _refresh)
+        self.parallel = parallel  # starts the workers that read many files no earlier process remembered (see _refresh)
         self._state = config.root / STATE_DIR
         self._mutex = threading.RLock()
         self._indexes: dict[str, _Index] = {}
@@ -156,15 +166,23 @@ class FilesStore:
     def entries(self, collection: str, problems: Problems, memory: SourceMemory | None = None) -> Iterator[Entry]:
         """Every entry of ``collection``; with ``memory``, a file whose stat did not change since the
         build that kept it is not read again, and what this build read is kept for the next."""
+        reading = self._reading(collection)
         if memory is not None:
-            self._recall(collection, memory.recalled(collection))
+            self._recall(collection, memory.recalled_sources(collection, reading))
         with self._mutex:
             files = builtins.list(self._refresh(collection).files.values())
         if memory is not None:
-            memory.keep(collection, *self._news(collection))
+            memory.keep_sources(collection, reading, *self._news(collection))
         for file in files:
             problems.extend(file.problems)
         return iter([file.entry for file in files if file.entry is not None])
+
+    def _reading(self, collection: str) -> str:
+        """How a file of ``collection`` becomes a record: the records' format, sonicgen's version, the
+        time zone and the collection's settings; records made otherwise are read again."""
+        spec = msgspec.json.encode(self._spec(collection)).decode()
+        text = f"{RECORD_FORMAT}\n{__version__}\n{self.config.site.timezone}\n{spec}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def _recall(self, collection: str, records: Iterable[bytes]) -> None:
         """Start from files a previous process read (see :mod:`sonicgen.sources.files.remembered`).
@@ -224,7 +242,7 @@ class FilesStore:
         if not isinstance(entry.slug, str) or not is_slug(entry.slug):
             example = slugify(str(entry.slug)) or "my-entry"
             raise StoreError(f"{entry.slug!r} is not a URL-safe slug; use lowercase letters, digits and '-' (e.g. {example!r})")
-        body = entry.body.replace("\r\n", "\n").replace("\r", "\n")
+        body = entry.load_body().replace("\r\n", "\n").replace("\r", "\n")
         with self._exclusive():
             found = self._lookup(entry.collection, entry.slug)
             current = self._read(Path(found.path)) if found is not None else None
@@ -305,33 +323,7 @@ class FilesStore:
         return spec
 
     def _file(self, collection: str, spec: CollectionConfig, directory: Path, name: str, known: _File | None) -> _File | None:
-        """``known`` if the file ``name`` did not change, else the file read again (None: it is gone)."""
-        started = time.time_ns()
-        try:
-            st = os.stat(name)  # noqa: PTH116 - a Path is made only for a file read again, or a bundle's listing
-        except FileNotFoundError:
-            return None
-        maybe_bundle = os.path.basename(name).startswith("index.")  # noqa: PTH119 - only index files can be bundles
-        bundle = bundle_files(Path(name), directory) if maybe_bundle else ()
-        if known is not None and known.unchanged(st, bundle):
-            return known
-        path = Path(name)
-        data: bytes | None
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            data = None  # read_entry tries again and reports why it cannot
-        if known is not None and data is not None and known.same_stat(st, bundle) and content_hash(data) == known.version:
-            return known  # only too recent to trust by stat, and the bytes prove it unchanged: no need to parse
-        problems = Problems()
-        entry = read_entry(self.config, collection, spec, path, problems, data=data)
-        if entry is not None:
-            entry = defer_body(entry, path)  # bodies stay on disk until something needs one
-        version = entry.content_hash if entry is not None else content_hash(data) if data is not None else ""
-        slug = entry.slug if entry is not None else path_slug(path, directory)
-        return _File(name, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))
+        return _read_file(self.config, collection, spec, directory, name, known)
 
     def _refresh(self, collection: str) -> _Index:
         spec = self._spec(collection)
@@ -341,10 +333,13 @@ class FilesStore:
         known = [old.files.get(name) if old is not None else None for name in names]
         unknown = [n for n, file in enumerate(known) if file is None]
         got: dict[int, _File | None] = {}
-        if self.jobs > 1 and len(unknown) >= PARALLEL_READS:
+        pool = self.parallel() if self.parallel is not None and len(unknown) >= PARALLEL_READS else None
+        if pool is not None:
             # Only files never read before go to workers: a known file costs one stat, less than sending it back.
-            fresh = map_in_workers(lambda k: self._file(collection, spec, directory, names[unknown[k]], None), len(unknown), self.jobs)
-            got = dict(zip(unknown, fresh, strict=True))
+            parts = slices(len(unknown), pool.size)
+            tasks = [(collection, [names[unknown[k]] for k in part]) for part in parts]
+            for part, fresh in pool.map(read_files, tasks):
+                got.update(zip([unknown[k] for k in parts[part]], fresh, strict=True))
         files: dict[str, _File] = {}
         for n, name in enumerate(names):
             file = got[n] if n in got else self._file(collection, spec, directory, name, known[n])
@@ -547,6 +542,49 @@ class FilesStore:
             entry = read_entry(self.config, collection, spec, path, Problems(), data=data)
             slug = entry.slug if entry is not None else path_slug(path, collection_dir(self.config, collection, spec))
         return Snapshot(collection, rel, slug, st.st_size, st.st_mtime_ns, version, started)
+
+
+def _read_file(config: Config, collection: str, spec: CollectionConfig, directory: Path, name: str, known: _File | None) -> _File | None:
+    """``known`` if the file ``name`` did not change, else the file read again (None: it is gone)."""
+    started = time.time_ns()
+    try:
+        st = os.stat(name)  # noqa: PTH116 - a Path is made only for a file read again, or a bundle's listing
+    except FileNotFoundError:
+        return None
+    maybe_bundle = os.path.basename(name).startswith("index.")  # noqa: PTH119 - only index files can be bundles
+    bundle = bundle_files(Path(name), directory) if maybe_bundle else ()
+    if known is not None and known.unchanged(st, bundle):
+        return known
+    path = Path(name)
+    data: bytes | None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        data = None  # read_entry tries again and reports why it cannot
+    if known is not None and data is not None and known.same_stat(st, bundle) and content_hash(data) == known.version:
+        return known  # only too recent to trust by stat, and the bytes prove it unchanged: no need to parse
+    problems = Problems()
+    entry = read_entry(config, collection, spec, path, problems, data=data)
+    if entry is not None:
+        entry = defer_body(entry, path)  # bodies stay on disk until something needs one
+    version = entry.content_hash if entry is not None else content_hash(data) if data is not None else ""
+    slug = entry.slug if entry is not None else path_slug(path, directory)
+    return _File(name, st.st_size, st.st_mtime_ns, bundle, started, version, slug, entry, tuple(problems.items))
+
+
+class HasConfig(Protocol):
+    config: Config
+
+
+def read_files(worker: HasConfig, part: tuple[str, list[str]]) -> list[_File | None]:
+    """A worker's task: the files ``part`` names (a collection and file names) read anew."""
+    collection, names = part
+    config = worker.config
+    spec = collection_config(config, collection)
+    directory = collection_dir(config, collection, spec)
+    return [_read_file(config, collection, spec, directory, name, None) for name in names]
 
 
 def _check(expected: str | None, version: str | None, collection: str, slug: str) -> None:

@@ -26,7 +26,7 @@ import msgspec
 
 from sonicgen.config import CollectionConfig, Config, FieldSpec
 from sonicgen.content.fields import FieldError, aware, check_value, validate_fields
-from sonicgen.content.models import Entry, SourceRef
+from sonicgen.content.models import BodyUnavailable, Entry, SourceRef, StoredBody
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.db.connect import retry_busy, write_transaction
 from sonicgen.errors import Problems
@@ -321,7 +321,12 @@ class SqliteStore:
         path_problem = _path_problem(entry.path)
         if path_problem:
             problems.error(where, path_problem, field="path")
-        if not isinstance(entry.body, str):
+        body: object = None
+        try:
+            body = entry.load_body() if isinstance(entry.body, (str, StoredBody)) else None
+        except BodyUnavailable as exc:
+            problems.extend([exc.problem])
+        if not isinstance(body, str):
             problems.error(where, "expected the body as text", field="body")
         if entry.template is not None and not isinstance(entry.template, str):
             problems.error(where, "template must be a template file name", field="template")
@@ -338,7 +343,7 @@ class SqliteStore:
         declared_expires = spec.expires_field in spec.fields
         return {
             **{name: encode(fields[name], type_key(field_spec)) for name, field_spec in spec.fields.items()},
-            "body": entry.body,
+            "body": body,
             "_path": entry.path,
             "_extra": extra_json,
             "_template": entry.template,
