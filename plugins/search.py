@@ -72,7 +72,8 @@ def setup(ctx: PluginContext[SearchConfig]) -> None:
 
     def outputs(site: SiteGraph) -> Iterator[Page | File]:
         # Encoded when written, from each doc's cached render (shared with its page), not kept in memory.
-        yield File(INDEX_ROUTE, partial(index, site), SOURCE, "application/json")
+        # Its key: what the index is made of besides what it reads of the site (nothing: the settings are the plugin's).
+        yield File(INDEX_ROUTE, partial(index, site), SOURCE, "application/json", key="search index")
         yield Page(
             PAGE_ROUTE,
             ("search.html",),

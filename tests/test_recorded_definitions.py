@@ -128,3 +128,31 @@ def test_the_plan_after_body_edits_looks_only_at_the_edited_docs(built, tmp_path
     assert "posts/2024/a/index.html: its file is missing from the output" in output
     assert (site / "dist/lengths.txt").read_text("utf-8") == "2 5 2"
     assert tree_digest(site / "dist") == clean_build(site, tmp_path)
+
+
+KEYED = """
+from sonicgen import Plugin
+from sonicgen.content.outputs import File
+
+def setup(ctx):
+    def outputs(site):
+        count = lambda: str(len(site.collections["posts"].docs))  # a closure: only its key tells what it makes
+        return [File("/count.txt", count, "count plugin", key="count"), File("/loose.txt", lambda: "loose", "count plugin")]
+
+    ctx.hook("site:outputs", outputs)
+
+plugin = Plugin(name="count", version="1.0.0", setup=setup)
+"""
+
+
+def test_a_file_made_by_a_function_with_a_key_is_made_again_only_when_what_it_read_changed(built, tmp_path):
+    site = built({"plugins/count.py": KEYED})
+    edit(site, "content/posts/b.md", bravo(body="Second body, edited."))
+    output = build(site)
+    assert "count.txt" not in output  # it read the list of posts, which a body edit leaves as it was
+    assert "loose.txt: made by a function sonicgen cannot fingerprint" in output  # no key: made every time
+    edit(site, "content/posts/d.md", post("Delta", date="2024-01-04T10:00:00Z", body="Fourth."))
+    output = build(site)
+    assert "count.txt: the docs of collection 'posts' changed" in output or "× the docs of collection 'posts' changed" in output
+    assert (site / "dist/count.txt").read_text("utf-8") == "4"
+    assert tree_digest(site / "dist") == clean_build(site, tmp_path)

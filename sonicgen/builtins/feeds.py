@@ -123,10 +123,12 @@ def setup(ctx: PluginContext[FeedsConfig]) -> None:
             source = f"feeds of collection {collection.name}"
             if cfg.atom:
                 route = base + "atom.xml"
-                yield File(route, partial(_atom, site, collection, docs, route, cfg.full_content), source, "application/atom+xml")
+                made = partial(_atom, site, collection, docs, route, cfg.full_content)
+                yield File(route, made, source, "application/atom+xml", key=(collection, docs))
             if cfg.rss:
                 route = base + "rss.xml"
-                yield File(route, partial(_rss, site, collection, docs, route, cfg.full_content), source, "application/rss+xml")
+                made = partial(_rss, site, collection, docs, route, cfg.full_content)
+                yield File(route, made, source, "application/rss+xml", key=(collection, docs))
 
     ctx.hook("site:collected", collected)
     ctx.hook("site:outputs", outputs)

@@ -40,8 +40,9 @@ def _toc(items: list[TocItem]) -> list[dict[str, Any]]:
 class Api:
     """Routes and documents of the JSON API for one site.
 
-    Documents are made when written, by bound methods of this (fingerprintable) object, so an
-    incremental build re-encodes only the documents whose recorded inputs changed.
+    Documents are made when written, by methods of this object, each file declaring what its
+    document is made of (its ``key``), so an incremental build re-encodes only the documents whose
+    definition or recorded inputs changed.
     """
 
     site: SiteGraph
@@ -129,10 +130,12 @@ class Api:
         for c in collections:
             pages = max(1, -(-c.count // self.cfg.page_size))
             for number in range(1, pages + 1):
-                page = partial(self.listing, c.name, c.docs, number, pages)
-                yield File(self.list_route(c.name, number), page, f"JSON API {c.name}", "application/json")
+                page = (c.name, c.docs, number, pages)
+                yield File(
+                    self.list_route(c.name, number), partial(self.listing, *page), f"JSON API {c.name}", "application/json", key=page
+                )
             for doc in c.docs:
-                yield File(self.entry_route(doc), partial(self.entry, doc), doc.entry.source.path, "application/json")
+                yield File(self.entry_route(doc), partial(self.entry, doc), doc.entry.source.path, "application/json", key=doc)
         for taxonomy in site.taxonomies.values():
             terms = taxonomy.sorted_terms()
             listing = [
@@ -152,7 +155,7 @@ class Api:
                 "application/json",
             )
             for term in terms:
-                yield File(self.term_route(term), partial(self.term, term), f"JSON API term {term.name!r}", "application/json")
+                yield File(self.term_route(term), partial(self.term, term), f"JSON API term {term.name!r}", "application/json", key=term)
 
     def term(self, term: Term) -> bytes:
         docs = [d for d in term.docs if d.config.api]

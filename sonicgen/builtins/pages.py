@@ -29,6 +29,7 @@ def entry_page(doc: Doc) -> Page:
         description=partial(_describe, doc),
         sitemap=c.sitemap,
         lastmod=lastmod if hasattr(lastmod, "isoformat") else None,
+        key=doc,  # the description is the doc's: what it reads of the doc is recorded
     )
 
 

@@ -57,13 +57,13 @@ def setup(ctx: PluginContext[SitemapConfig]) -> None:
         urls = [(site.absolute(o.route), o.lastmod if isinstance(o, Page) else None) for o in pages]
         source = "sitemap plugin"
         if len(urls) <= cfg.max_urls:
-            yield File("/sitemap.xml", partial(_urlset, urls), source, "application/xml")
+            yield File("/sitemap.xml", partial(_urlset, urls), source, "application/xml", key=urls)
         else:
             chunks = [urls[i : i + cfg.max_urls] for i in range(0, len(urls), cfg.max_urls)]
             entries = []
             for number, chunk in enumerate(chunks, 1):
                 route = f"/sitemap-{number}.xml"
-                yield File(route, partial(_urlset, chunk), source, "application/xml")
+                yield File(route, partial(_urlset, chunk), source, "application/xml", key=chunk)
                 dates = [d for _, d in chunk if d is not None]
                 entries.append((site.absolute(route), max(dates) if dates else None))
             yield File("/sitemap.xml", _index(entries), source, "application/xml")

@@ -56,18 +56,17 @@ def _join(values: Iterable[Any], memo: Memo, open_: str = "[", close: str = "]")
 
 
 def _callable(fn: Callable[..., Any], memo: Memo) -> str | None:
+    """A function by what names it (its code is the plugin's, which the settings cover): a partial by its
+    function and arguments, a method by its object and name, a module's function by its qualified name.
+    None for any other (a lambda, a closure): what it captured cannot be known."""
     if isinstance(fn, functools.partial):
         return _join((fn.func, *fn.args, fn.keywords) if fn.keywords else (fn.func, *fn.args), memo, "partial(", ")")
-    bound = getattr(fn, "__self__", None)
-    if bound is not None:  # a bound method: what it is bound to matters as much as the code
-        owner = fingerprint(bound, memo)
-        return None if owner is None else f"{owner}.{getattr(fn, '__name__', '?')}"
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None
-    cells = [cell.cell_contents for cell in getattr(fn, "__closure__", None) or ()]
-    captured = _join((*cells, *(getattr(fn, "__defaults__", None) or ())), memo)
-    return None if captured is None else f"{fn.__module__}.{fn.__qualname__}:{code.co_firstlineno}{captured}"
+    if isinstance(fn, types.MethodType):
+        owner = fingerprint(fn.__self__, memo)
+        return None if owner is None else f"{owner}.{fn.__name__}"
+    if isinstance(fn, types.FunctionType) and fn.__closure__ is None and "<" not in fn.__qualname__:
+        return f"{fn.__module__}.{fn.__qualname__}"
+    return None
 
 
 def _moment(value: datetime | date | time) -> str:
@@ -95,7 +94,7 @@ def fingerprint(value: Any, memo: Memo | None = None) -> str | None:
     """A canonical text for ``value``: equal texts mean equal values; None when it cannot be known.
 
     Graph objects stand for themselves by identity (their content is recorded when read);
-    functions by their code and what they captured, so ``partial(render, site, docs)`` is stable.
+    functions by what names them (:func:`_callable`), so ``partial(render, site, docs)`` is stable.
     ``memo`` remembers containers by identity: pass one only while they cannot change.
     """
     leaf = _leaf(value)
@@ -175,17 +174,23 @@ def is_definable(output: Page | File) -> bool:
 
 
 def definition(output: Page | File, memo: Memo) -> str | None:
-    """What an output is before anything is read: its route, templates and context, or its generator.
+    """What an output is before anything is read: its route, templates and context, or its generator;
+    a function of it stands for itself by the output's ``key`` when it declares one.
 
-    None: the output cannot be fingerprinted (it closes over something unknowable) and is
-    rebuilt every time.
+    None: the output cannot be fingerprinted (a function that declares no key and is not simply named,
+    see :func:`_callable`) and is rebuilt every time.
     """
     if isinstance(output, Page):
         fields = (output.route, output.templates, output.kind, output.title, output.source)
-        text = _join((*fields, output.description, output.sitemap, output.lastmod, output.context), memo)
+        text = _join((*fields, _declared(output.description, output.key), output.sitemap, output.lastmod, output.context), memo)
     else:
-        text = _join((output.route, output.data, output.source, output.content_type, output.meta), memo)
+        text = _join((output.route, _declared(output.data, output.key), output.source, output.content_type, output.meta), memo)
     return None if text is None else digest(text)
+
+
+def _declared(value: Any, key: Any) -> Any:
+    """``value``, or what stands for it when it is a function and the output declared a key."""
+    return ("key", key) if key is not None and callable(value) else value
 
 
 def doc_facts(doc: PublishedDoc, body_key: Callable[[Entry], str]) -> dict[str, str]:

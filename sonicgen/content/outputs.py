@@ -12,7 +12,11 @@ from sonicgen.content.urls import output_path
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """An HTML page rendered from the first template of ``templates`` that exists."""
+    """An HTML page rendered from the first template of ``templates`` that exists.
+
+    ``key`` stands for the ``description`` function when there is one: what it makes the
+    description of besides what it reads through the site graph (see :class:`File`).
+    """
 
     route: str
     templates: tuple[str, ...]
@@ -23,6 +27,7 @@ class Page:
     description: str | Callable[[], str] = ""  # a function: read when the page renders, recorded like the page's other reads
     sitemap: bool = True
     lastmod: datetime | None = None
+    key: Any = None
 
     @property
     def path(self) -> str:
@@ -31,7 +36,15 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class File:
-    """A generated file (feed, JSON, sitemap); ``data`` may be a function called at write time."""
+    """A generated file (feed, JSON, sitemap); ``data`` may be a function called at write time.
+
+    A build re-makes a function's file only when what it read through the site graph changed, or
+    its *definition* did: its route and ``key``, the value that says what the function makes the
+    file from besides those reads (the docs it was given, a page number...).  Without a ``key``, a
+    ``functools.partial`` of a module's function or a method of a dataclass is taken for one (its
+    arguments); any other function (a lambda, a closure) cannot be told apart from another, and
+    its file is made on every build.
+    """
 
     route: str
     data: bytes | str | Callable[[], bytes | str]
@@ -39,6 +52,7 @@ class File:
     content_type: str | None = None
     sitemap: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
+    key: Any = None
 
     @property
     def path(self) -> str:
