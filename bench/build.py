@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,8 +38,54 @@ try:
     runpy.run_module("sonicgen", run_name="__main__")
 finally:
     print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
-    print("worker_peak_kb", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
 """
+
+
+class Descendants:
+    """Watches a process's descendants while it runs (worker processes are forked by a fork server,
+    the build's child: grandchildren, which the build's own accounting does not see): the largest
+    peak RSS among them, and the CPU time they used, as last seen before each ended."""
+
+    def __init__(self, root: int, every: float = 0.1) -> None:
+        self.root = root
+        self.peaks: dict[int, int] = {}  # pid -> VmHWM, KiB
+        self.cpu: dict[int, float] = {}  # pid -> user + system seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(every,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> tuple[int, float]:
+        """The largest peak RSS (KiB) and the CPU seconds of the descendants."""
+        self._stop.set()
+        self._thread.join()
+        return max(self.peaks.values(), default=0), sum(self.cpu.values())
+
+    def _watch(self, every: float) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        while not self._stop.wait(every):
+            children: dict[int, list[int]] = {}
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        stat = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    children.setdefault(int(stat[1]), []).append(int(entry.name))
+                    if int(entry.name) in self.cpu or int(entry.name) in self.peaks:
+                        self.cpu[int(entry.name)] = (int(stat[11]) + int(stat[12])) / tick
+            stack = list(children.get(self.root, []))
+            while stack:
+                pid = stack.pop()
+                stack.extend(children.get(pid, []))
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks[pid] = max(self.peaks.get(pid, 0), int(line.split()[1]))
+                self.cpu[pid] = (int(stat[11]) + int(stat[12])) / tick
 
 
 def run_build(site: Path, out: Path) -> tuple[float, int, int]:
@@ -48,27 +95,27 @@ def run_build(site: Path, out: Path) -> tuple[float, int, int]:
 
 
 def run_build_cpu(site: Path, out: Path) -> tuple[float, float, int, int]:
-    """Wall seconds, CPU seconds (user + system, less disturbed by other load) and peak RSS (KiB) of one build and its largest worker.
-
-    Workers are forked from the build process and share its pages until they write them, so the
-    two peaks added together overstate what the build held.
-    """
+    """Wall seconds, CPU seconds (user + system of the build and its workers, less disturbed by other
+    load) and peak RSS (KiB) of one build and of its largest worker."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", MEASURE, "build", "-q", "--config", str(site / "site.yaml"), "--out", str(out)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
         env={**os.environ, "NO_COLOR": "1"},
     )
+    workers = Descendants(proc.pid)
+    _, stderr = proc.communicate()
     elapsed = time.perf_counter() - started
+    worker_peak, worker_cpu = workers.stop()
     if proc.returncode != 0:
-        sys.exit(f"build failed:\n{proc.stderr}")
+        sys.exit(f"build failed:\n{stderr}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    figures = dict(line.split() for line in proc.stderr.splitlines() if line.startswith(("peak_kb ", "worker_peak_kb ")))
-    return elapsed, cpu, int(figures["peak_kb"]), int(figures["worker_peak_kb"])
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime + worker_cpu
+    figures = dict(line.split() for line in stderr.splitlines() if line.startswith("peak_kb "))
+    return elapsed, cpu, int(figures["peak_kb"]), worker_peak
 
 
 def pages(out: Path) -> int:

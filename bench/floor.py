@@ -20,9 +20,10 @@ from pathlib import Path
 import yaml
 
 from sonicgen.config.schema import MarkdownConfig
-from sonicgen.content.markup import create_markdown
+from sonicgen.content.markup import create_markdown, highlight_code
 
-_md = create_markdown(MarkdownConfig(), "/", None)
+_md = create_markdown(MarkdownConfig(), "/")
+_md.options["highlight"] = lambda code, lang, attrs: highlight_code(code, lang.strip().lower()) if lang else ""  # as the build's fences
 
 
 def _one(job: tuple[str, str]) -> int:

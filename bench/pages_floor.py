@@ -32,7 +32,7 @@ from sonicgen.render.templates import format_date, isodate
 
 THEME = Path(__file__).resolve().parent.parent / "themes" / "default" / "templates"
 
-_markdown = MarkdownRenderer(create_markdown(MarkdownConfig(), "/", None))
+_markdown = MarkdownRenderer(create_markdown(MarkdownConfig(), "/"), MarkdownConfig())
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(THEME), autoescape=True, undefined=jinja2.StrictUndefined)
 _env.filters.update(date=format_date, isodate=isodate)
 _env.globals.update(asset=lambda name: f"/assets/{name}", has_asset=lambda name: True, url=lambda route: route)

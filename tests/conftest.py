@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sonicgen import parallel
 from sonicgen.cli.main import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,15 +105,3 @@ def tree_digest(root: Path) -> dict[str, str]:
     if not root.exists():
         return {}
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def count_worker_maps(monkeypatch: pytest.MonkeyPatch, module: object) -> list[int]:
-    """The worker counts of each ``map_in_workers`` call ``module`` makes from now on (the calls still run)."""
-    calls: list[int] = []
-
-    def counted(fn: Callable[[int], object], count: int, jobs: int) -> list[object]:
-        calls.append(jobs)
-        return parallel.map_in_workers(fn, count, jobs)
-
-    monkeypatch.setattr(module, "map_in_workers", counted)
-    return calls

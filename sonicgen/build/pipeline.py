@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from sonicgen.build.changes import What, input_stats
+from sonicgen.build.changes import Input, What, classify, input_stats
 from sonicgen.build.collector import fewer_collections
 from sonicgen.build.configure import Configured, configure
 from sonicgen.build.options import BuildOptions, BuildResult
@@ -57,6 +57,7 @@ class Kept:
     inputs: dict[str, InputStat]  # the input files as it saw them
     build: str  # its id in the build state: another process's build since makes the site stale
     warnings: list[Problem]  # what reading and assembling the site warned about
+    definitions: dict[str, str | None]  # each definable output's, as it recorded them
 
     def close(self) -> None:
         self.cache.state.close()
@@ -76,22 +77,26 @@ def build(config_path: Path, options: BuildOptions | None = None, progress: Prog
     return built.result
 
 
-def run_build(
-    config_path: Path, options: BuildOptions, progress: Progress, *, kept: Kept | None = None, signature: Signature | None = None
-) -> Built:
-    """Run the stages.  ``kept`` is what the last good build in this process left (its configuration
-    must still be the site's); ``signature``, the input files' stat if the caller took it.  What the
-    result keeps holds the build state open (:meth:`Kept.close`); a failed build keeps nothing and
-    closes it.  A failing plugin becomes a problem pointing at its code."""
+def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, kept: Kept | None = None) -> Built:
+    """Run the stages.  ``kept`` is what the last good build in this process left, used where the
+    change set allows (its configuration, while site.yaml and the local plugins are unchanged).
+    What the result keeps holds the build state open (:meth:`Kept.close`); a failed build keeps
+    nothing and closes it.  A failing plugin becomes a problem pointing at its code."""
+    signature = None
     state = kept.cache.state if kept is not None else None
+    started = time.perf_counter()
     try:
         with fewer_collections():
             now = options.now or datetime.now(UTC)
             progress.stage("Loading configuration")
+            if kept is not None:
+                signature = input_signature(kept.run.config)
+                if configuration_changed(kept, signature.files):
+                    kept, signature = None, None  # site.yaml or a local plugin: load them again
             run = replace(kept.run, now=now, problems=Problems()) if kept is not None else configure(config_path, options, now)
             if state is None:
                 state = BuildState.open(run.config.root)
-            built = _stages(_Run(run, options, progress, state, time.perf_counter()), kept, signature)
+            built = _stages(_Run(run, options, progress, state, started), kept, signature)
     except (PluginError, BodyUnavailable) as exc:
         if state is not None:
             state.close()
@@ -119,6 +124,13 @@ class _Run:
     @property
     def problems(self) -> Problems:
         return self.run.problems
+
+
+def configuration_changed(kept: Kept, now: dict[str, tuple[int, int]]) -> bool:
+    """Whether site.yaml or a local plugin changed since the kept build: its configuration is stale then."""
+    before = kept.inputs
+    changed = {path for path in before.keys() | now.keys() if path not in before or path not in now or before[path][:2] != now[path]}
+    return any(classify(kept.run.config, path) in (Input.CONFIG, Input.PLUGIN) for path in changed)
 
 
 def _stages(b: _Run, kept: Kept | None, signature: Signature | None) -> Built:
@@ -152,7 +164,7 @@ def _stages(b: _Run, kept: Kept | None, signature: Signature | None) -> Built:
         site, cache, assembled = _assemble(b, the_plan, found, kept)
         warnings = list(b.problems.warnings)
         resolve = _resolver(site, run.renderer)
-        done = _render(b, the_plan, site, cache, resolve, workers)
+        done = _render(b, the_plan, site, cache, resolve, workers, kept.definitions if kept is not None and not assembled else None)
         damage.check()
     finally:
         workers.close()
@@ -170,7 +182,7 @@ def _stages(b: _Run, kept: Kept | None, signature: Signature | None) -> Built:
     result = BuildResult(summary, b.problems.warnings)
     if not (state.usable and damage.silent):
         return Built(result, None)
-    return Built(result, Kept(run, site, cache, inputs, build_id, warnings))
+    return Built(result, Kept(run, site, cache, inputs, build_id, warnings, the_plan.definitions))
 
 
 WORKERS_WORTH = 300
@@ -196,10 +208,18 @@ class _Workers:
         self._pool: WorkerPool[WorkerSite] | None = None
         self._adopted = False
 
-    def early(self) -> None:
-        """Start now if every output of a large site (or of any site, with ``--jobs``) will render."""
-        if self.many or self.options.jobs:
+    def early(self, *, everything: bool) -> None:
+        """Get ready now when a large site (or any site, with ``--jobs``) may render much: start the
+        workers if every output will render, else only the server that forks them, in the background."""
+        from sonicgen.build.render import WORKER_MODULES
+        from sonicgen.parallel import start_server
+
+        if self.jobs < 2 or not (self.many or self.options.jobs):
+            return
+        if everything:
             self.pool()
+        else:
+            start_server(WORKER_MODULES)
 
     def pool(self) -> WorkerPool[WorkerSite] | None:
         """The workers, started now if they were not; None with one job."""
@@ -268,8 +288,17 @@ class _Done:
     kept: int  # outputs whose last file stands
 
 
-def _render(b: _Run, the_plan: Plan, site: Site, cache: RenderCache, resolve: Resolve, workers: _Workers) -> _Done:
-    """Find what is stale, render it (on every core when there is much), and commit the output."""
+def _render(
+    b: _Run,
+    the_plan: Plan,
+    site: Site,
+    cache: RenderCache,
+    resolve: Resolve,
+    workers: _Workers,
+    recorded: dict[str, str | None] | None,
+) -> _Done:
+    """Find what is stale, render it (on every core when there is much), and commit the output;
+    ``recorded``: the definitions the last good build recorded, when this process holds them."""
     from sonicgen.build.render import PAGES_PER_WORKER, SiteInputs, render_bodies, render_outputs, workers_for
     from sonicgen.output.writer import OutputWriter
 
@@ -283,7 +312,9 @@ def _render(b: _Run, the_plan: Plan, site: Site, cache: RenderCache, resolve: Re
             pool = workers.for_site(inputs)  # the plan compares the changed docs' summaries: their bodies on every core first
             if pool is not None:
                 render_bodies(touched, cache, pool, progress)
-        find_stale(the_plan, state, site.outputs, site.foreign, resolve, writer.previous.__contains__)
+        # The output is as the last build left it unless its manifest changed: no output's file need be looked for.
+        present = writer.previous.__contains__ if the_plan.output else None
+        find_stale(the_plan, state, site.outputs, site.foreign, resolve, present, recorded)
         if not state.usable and the_plan.case is not Case.EVERYTHING:
             the_plan = Plan(Case.EVERYTHING, why="no build state", docs=the_plan.docs)
             find_stale(the_plan, state, site.outputs, site.foreign, resolve, writer.previous.__contains__)
@@ -358,6 +389,7 @@ def _record(
             reads=reads,
             definitions=the_plan.definitions,
             resolve=resolve,
+            same_outputs=the_plan.case is Case.EDITS,  # defined as recorded: the same outputs
         )
     )
     return build_id, now_inputs

@@ -65,6 +65,7 @@ class Plan:
     case: Case
     why: str = ""  # for everything: why
     docs: tuple[DocChange, ...] = ()  # the entries that changed
+    output: bool = True  # the output may not be as the last good build left it (its manifest changed)
     outcome: Outcome | None = None  # for nothing: the last good build's result
     stale: dict[str, str] = field(default_factory=dict)  # output path -> why it renders
     changed: dict[str, str] = field(default_factory=dict)  # recorded fact key -> its value now (UNKNOWN if unknowable)
@@ -91,7 +92,7 @@ def plan(state: BuildState, changes: ChangeSet, *, strict: bool = False) -> Plan
         outcome = _outcome(state.recorded().outcome)
         if outcome is not None and not (strict and outcome.warnings):
             return Plan(Case.NOTHING, outcome=outcome)
-    return Plan(Case.EDITS if edits_alone else Case.COMPARE, docs=changes.docs)
+    return Plan(Case.EDITS if edits_alone else Case.COMPARE, docs=changes.docs, output=changes.output)
 
 
 def _outcome(text: str) -> Outcome | None:
@@ -112,31 +113,34 @@ def find_stale(
     outputs: Mapping[str, Output],
     foreign: Set[str],
     resolve: Resolve,
-    present: Callable[[str], bool],
+    present: Callable[[str], bool] | None,
+    kept: Mapping[str, str | None] | None = None,
 ) -> None:
     """Fill in ``the_plan``: each definable output's definition, the recorded facts that changed and
     the definable outputs to render (the others, files copied as they are, are always compared by
     their bytes).  ``outputs`` are the site's by path; ``foreign`` the paths of those that plugins
-    other than the built-in ones made; ``present`` tells whether an output's last file is in place."""
-    made = definable(outputs)
+    other than the built-in ones made; ``present`` tells whether an output's last file is in place
+    (None: all are, as the last build wrote them).  ``kept``: the definitions of the outputs of a
+    kept site (those the last good build recorded), with the edits taken into that site."""
     memo: Memo = {}
     if the_plan.case is Case.EDITS:
-        recorded = state.definitions()
-        if recorded.keys() == {path for path, _ in made}:
-            the_plan.definitions = {
-                path: definition(output, memo) if path in foreign else None if recorded[path] == UNKNOWN else recorded[path]
-                for path, output in made
-            }
-            redefined = {path for path in foreign if path in the_plan.definitions and the_plan.definitions[path] != recorded[path]}
+        recorded = kept if kept is not None else _recorded(state, outputs)
+        if recorded is not None:
+            definitions = the_plan.definitions = dict(recorded)
+            again = [path for path in foreign if path in recorded]  # files copied as they are have no definition
+            for path in again:  # another plugin's output may read bodies while it is made: defined anew
+                definitions[path] = definition(outputs[path], memo)
+            redefined = {path for path in again if definitions[path] != recorded[path]}
             for doc in the_plan.docs:
                 _compare(the_plan, state.facts_of(doc.doc), resolve)
             the_plan.stale.update(_readers(state, the_plan.changed))
-            for path, text in the_plan.definitions.items():
-                why = _unread_reason(text, path in redefined, present(path))
+            for path, text in definitions.items():
+                why = _unread_reason(text, path in redefined, present is None or present(path))
                 if why is not None:
                     the_plan.stale[path] = why
             return
         the_plan.case = Case.COMPARE  # the recorded outputs are not this site's: define them all again
+    made = definable(outputs)
     if the_plan.case is Case.EVERYTHING:  # definitions are made as the outputs render: they are only recorded
         the_plan.stale = {path: the_plan.why for path, _ in made}
         return
@@ -145,14 +149,23 @@ def find_stale(
         _compare(the_plan, state.facts_of(doc.doc), resolve)
     _compare(the_plan, state.facts_of(None), resolve)
     stale_readers = _readers(state, the_plan.changed)
-    recorded = state.definitions()
+    stored = state.definitions()
     for path, text in the_plan.definitions.items():
-        if path not in recorded:
+        if path not in stored:
             the_plan.stale[path] = "new"
             continue
-        why = _unread_reason(text, text != recorded[path], present(path)) or stale_readers.get(path)
+        why = _unread_reason(text, text != stored[path], present is None or present(path)) or stale_readers.get(path)
         if why is not None:
             the_plan.stale[path] = why
+
+
+def _recorded(state: BuildState, outputs: Mapping[str, Output]) -> dict[str, str | None] | None:
+    """The definitions the last good build recorded, when its outputs are this site's definable outputs."""
+    stored = state.definitions()
+    made = definable(outputs)
+    if stored.keys() != {path for path, _ in made}:
+        return None
+    return {path: None if stored[path] == UNKNOWN else stored[path] for path, _ in made}
 
 
 def _unread_reason(text: str | None, redefined: bool, present: bool) -> str | None:

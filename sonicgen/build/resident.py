@@ -17,11 +17,9 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from sonicgen.build.changes import Input, classify
 from sonicgen.build.options import BuildOptions, BuildResult
 from sonicgen.build.pipeline import Kept, run_build
 from sonicgen.build.progress import Progress, Silent
-from sonicgen.build.signature import input_signature
 from sonicgen.config import Config
 
 
@@ -42,13 +40,7 @@ class ResidentBuild:
         """Build the site; raise BuildError on failure, like :func:`sonicgen.build.build`."""
         with self._lock:
             kept, self._kept = self._kept, None
-            signature = None
-            if kept is not None:
-                signature = input_signature(kept.run.config)
-                if _configuration_changed(kept, signature.files):
-                    kept.close()
-                    kept, signature = None, None
-            built = run_build(self._config_path, self._options, progress or Silent(), kept=kept, signature=signature)
+            built = run_build(self._config_path, self._options, progress or Silent(), kept=kept)
             self._kept = built.kept
             self._options = replace(self._options, clean=False)  # --clean empties the output once, not on every edit
             return built.result
@@ -65,10 +57,3 @@ class ResidentBuild:
             if self._kept is not None:
                 self._kept.close()
                 self._kept = None
-
-
-def _configuration_changed(kept: Kept, now: dict[str, tuple[int, int]]) -> bool:
-    """Whether site.yaml or a local plugin changed since the kept build: its configuration is stale then."""
-    before = kept.inputs
-    changed = {path for path in before.keys() | now.keys() if path not in before or path not in now or before[path][:2] != now[path]}
-    return any(classify(kept.run.config, path) in (Input.CONFIG, Input.PLUGIN) for path in changed)

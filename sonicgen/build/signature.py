@@ -3,9 +3,8 @@
 The *signature* hashes the name, size and modification time of every file a build can read
 (site.yaml, content, data, static files, templates, the theme, local plugins, the content
 database).  A build whose signature, settings and clock all match what the last good build
-recorded has nothing to do; any difference (or any doubt) falls through to the planner,
-which finds out exactly what changed.  The same stats without the entries' own files tell
-whether anything but entries changed (see :mod:`sonicgen.build.recorded`).
+recorded has nothing to do; otherwise each file's stat tells which files changed
+(:mod:`sonicgen.build.changes`).
 """
 
 from __future__ import annotations

@@ -143,6 +143,7 @@ class BuildRecord:
     reads: Reads  # the keys each rendered output read
     definitions: Mapping[str, str | None]  # every output the build planned -> its definition (None: unknowable)
     resolve: Resolve  # the current fact of a key read for the first time
+    same_outputs: bool = False  # the outputs are those recorded (none is gone): no need to look for the gone ones
 
 
 _deps_encoder = msgspec.msgpack.Encoder()
@@ -150,7 +151,7 @@ _deps_decoder = msgspec.msgpack.Decoder(list[int])
 _CHUNK = 50_000  # keys looked up per query
 FEW_FACTS = 64
 """Up to this many changed facts, SQLite looks for their encoded ids in every output's deps, and only
-the outputs that may hold one are decoded (a one-post edit at 10,000 pages decodes a handful, not 23,000)."""
+the outputs that may hold one are decoded (a one-post edit decodes a handful of outputs, not all of them)."""
 
 
 def encode_deps(fact_ids: Iterable[int]) -> bytes:
@@ -391,7 +392,7 @@ class BuildState:
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in build.removed_docs])
             definitions, reads = build.definitions, build.reads
             rendered = [path for path in reads.by_path if path in definitions]
-            gone = [path for (path,) in conn.execute("SELECT path FROM outputs").fetchall() if path not in definitions]
+            gone = [] if build.same_outputs else [path for (path,) in conn.execute("SELECT path FROM outputs") if path not in definitions]
             ids = _fact_ids(conn, reads.numbers, build.resolve, empty=build.everything)
             # Facts only the re-rendered or removed outputs read before may be read by nobody now.
             orphans = set() if build.everything else _orphans(conn, [*rendered, *gone], ids)
@@ -459,7 +460,7 @@ class BuildState:
         def change(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM render_values WHERE key IN (SELECT key FROM render_cache WHERE used < ?)", (epoch,))
             if conn.execute("DELETE FROM render_cache WHERE used < ?", (epoch,)).rowcount:
-                # Blocks go only with a rendering that held them: the query takes seconds at 100,000 posts.
+                # Blocks go only with a rendering that held them: the query walks every rendering's blocks.
                 held = "SELECT block.value FROM render_cache, json_each(render_cache.code) AS block"
                 conn.execute(f"DELETE FROM highlights WHERE key NOT IN ({held})")
 

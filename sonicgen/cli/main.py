@@ -309,6 +309,6 @@ def main() -> None:
         cli(prog_name="sonicgen")
     finally:
         # The process ends here. A build leaves its site graph as cyclic garbage, and the collector's
-        # last pass at exit walked and freed it: 0.05–0.08 s of a one-post rebuild of 10,000 pages.
+        # last pass at exit walks and frees it, a noticeable part of a one-post rebuild of a large site.
         # Frozen, it goes with the process; output is flushed and exit handlers run as always.
         gc.freeze()

@@ -261,7 +261,7 @@ class Facts:
             if facts is None:
                 return GONE
             return facts.get(dep.key, GONE)
-        if kind in (Kind.NEIGHBOURS, Kind.DOC_TERMS):  # computed each time: kept for every doc, they held 3 MiB at 10,000 docs
+        if kind in (Kind.NEIGHBOURS, Kind.DOC_TERMS):  # computed each time: kept for every doc, they would hold much memory
             doc = site.by_id.get(name)
             if doc is None:
                 return GONE

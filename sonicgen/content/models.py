@@ -15,7 +15,7 @@ class Pickled:
     """For frozen slots dataclasses sent back by worker processes: pickled as the call that makes them.
 
     dataclasses' own ``__setstate__`` looks the fields up again for every object it restores:
-    over half the time of unpickling the 10,000 files a build had read in workers.
+    most of the time of unpickling the files a build read in workers.
     """
 
     __slots__ = ()

@@ -62,7 +62,7 @@ MANIFEST_PIECE = 5000
 
 def manifest_text(records: Mapping[str, Record]) -> Iterator[bytes]:
     """The manifest, sorted by path and indented by one space per level, in pieces: at 200,000
-    files the whole text and its indented copy would be 100 MB at once."""
+    files the whole text and its indented copy would be held at once."""
     paths = sorted(records)
     yield b'{\n "files": {' if paths else b'{\n "files": {}'
     for start in range(0, len(paths), MANIFEST_PIECE):
@@ -202,7 +202,7 @@ class OutputWriter:
         return result
 
     def _move_staged(self) -> None:
-        made: set[str] = set()  # folders by name: a Path per folder of a 100,000-page site costs tens of MB
+        made: set[str] = set()  # folders by name: a Path per folder of a large site costs much memory
         for path in self.staged:
             target = self.out_dir / path
             if target.is_dir():

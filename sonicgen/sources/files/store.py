@@ -1,6 +1,6 @@
 """The flat-file store: entries are Markdown files under ``content/<collection>/``.
 
-Reading goes through :func:`sonicgen.sources.files.read_entry`, the code the build uses, so
+Reading goes through :func:`sonicgen.sources.files.reader.read_entry`, the code the build uses, so
 the store and the build never disagree about a file.  An index (path → stat, entry), built
 on first use and refreshed by stat, spares ``get`` from re-reading every file; a file whose
 mtime is too recent to trust is read again.  A version is the sha256 of the file's bytes.
