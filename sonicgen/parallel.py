@@ -96,6 +96,7 @@ class WorkerPool(Generic[C]):
         start_server(preload)
         context = multiprocessing.get_context("forkserver")
         self._workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        self._owed: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []  # told a task; its answer not taken yet
         try:
             for _ in range(jobs):
                 mine, theirs = context.Pipe()
@@ -103,6 +104,9 @@ class WorkerPool(Generic[C]):
                 process.start()
                 theirs.close()
                 self._workers.append((process, mine))
+        except (EOFError, OSError) as exc:  # the fork server could not start, or could not import what it preloads
+            self.close()
+            raise WorkerFailed(f"cannot start worker processes ({type(exc).__name__}: {exc}); build with --jobs 1") from None
         except BaseException:
             self.close()
             raise
@@ -117,6 +121,7 @@ class WorkerPool(Generic[C]):
         ``task`` must be a module-level function and return picklable values; it should return
         expected failures as values.  An exception it raises is raised here again.
         """
+        self._settle()
         queue = iter(enumerate(items))
         busy: dict[Connection, multiprocessing.process.BaseProcess] = {}
 
@@ -135,36 +140,27 @@ class WorkerPool(Generic[C]):
                 if conn not in busy:
                     continue
                 process = busy.pop(conn)
-                try:
-                    index, result = conn.recv()
-                except (EOFError, OSError):
-                    process.join(1)
-                    raise WorkerFailed(
-                        f"a worker process stopped before it answered (exit code {process.exitcode}); build again, or with --jobs 1"
-                    ) from None
-                if isinstance(result, _Raised):
-                    raise result.error
+                index, result = _answer(process, conn)
                 give(process, conn)
                 yield index, result
 
-    def each(self, task: Callable[[C, T], R], item: T) -> list[R]:
-        """``task(context, item)`` once in every worker (to hand each the same thing), when all are idle."""
-        for _, conn in self._workers:
-            conn.send((0, task, item))
-        results = []
+    def tell_each(self, task: Callable[[C, T], object], item: T) -> None:
+        """Have every worker do ``task(context, item)`` (to hand each the same thing) without waiting:
+        each does it before its next task, and an exception it raises is raised by the next :meth:`map`."""
+        self._settle()
         for process, conn in self._workers:
-            try:
-                _, result = conn.recv()
-            except (EOFError, OSError):
-                process.join(1)
-                raise WorkerFailed(f"a worker process stopped before it answered (exit code {process.exitcode}); build again") from None
-            if isinstance(result, _Raised):
-                raise result.error
-            results.append(result)
-        return results
+            conn.send((0, task, item))
+            self._owed.append((process, conn))
+
+    def _settle(self) -> None:
+        """Take the answers to what :meth:`tell_each` asked."""
+        owed, self._owed = self._owed, []
+        for process, conn in owed:
+            _answer(process, conn)
 
     def close(self) -> None:
         """Stop the workers (those still busy are terminated)."""
+        self._owed = []
         for _, conn in self._workers:
             with suppress(OSError):  # a broken pipe: that worker is gone already
                 conn.send(None)
@@ -181,6 +177,20 @@ class WorkerPool(Generic[C]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _answer(process: multiprocessing.process.BaseProcess, conn: Connection) -> tuple[int, Any]:
+    """A worker's answer to its task: ``(index, result)``; raises what the task raised."""
+    try:
+        index, result = conn.recv()
+    except (EOFError, OSError):
+        process.join(1)
+        raise WorkerFailed(
+            f"a worker process stopped before it answered (exit code {process.exitcode}); build again, or with --jobs 1"
+        ) from None
+    if isinstance(result, _Raised):
+        raise result.error
+    return index, result
 
 
 def slices(count: int, jobs: int, per_job: int = 4, largest: int = 1000) -> list[range]:

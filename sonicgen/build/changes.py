@@ -15,10 +15,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from sonicgen.build.settings import doc_shape
-from sonicgen.build.signature import Signature
+from sonicgen.build.signature import Signature, content_of
 from sonicgen.build.state import InputStat
 from sonicgen.config import Config
-from sonicgen.content.models import Entry, content_hash
+from sonicgen.content.models import Entry
 from sonicgen.content.published import doc_id
 from sonicgen.render.theme import theme_dir
 
@@ -116,31 +116,22 @@ def file_changes(config: Config, before: Mapping[str, InputStat], now: Signature
         old = before.get(path)
         if old is None:
             changes.append(FileChange(path, classify(config, path), What.ADDED))
-        elif old[:2] != stat or (old[2] is not None and _content(path) != old[2]):
+        elif old[:2] != stat or (old[2] is not None and now.racy.get(path, content_of(path)) != old[2]):
             changes.append(FileChange(path, classify(config, path), What.CHANGED))
     changes += [FileChange(path, classify(config, path), What.REMOVED) for path in before.keys() - now.files.keys()]
     return tuple(sorted(changes, key=lambda change: change.path))
 
 
-def _content(path: str) -> str | None:
-    try:
-        return content_hash(Path(path).read_bytes())
-    except OSError:
-        return None
-
-
-def input_stats(now: Signature, entries: Iterable[Entry], root: Path) -> dict[str, InputStat]:
+def input_stats(now: Signature) -> dict[str, InputStat]:
     """What to record of each input file: its stat, and for one too recent to trust, the content hash
-    the build used (an entry's); a racy file of any other kind is recorded as changed (mtime -1)."""
-    used = {f"{root}/{entry.source.path}": entry.content_hash for entry in entries} if now.racy else {}
+    it had when the build began (one that could not be read is recorded as changed: mtime -1)."""
     stats: dict[str, InputStat] = {}
     for path, (size, mtime) in now.files.items():
         if path not in now.racy:
             stats[path] = (size, mtime, None)
-        elif path in used:
-            stats[path] = (size, mtime, used[path])
         else:
-            stats[path] = (size, -1, None)
+            content = now.racy[path]
+            stats[path] = (size, mtime, content) if content is not None else (size, -1, None)
     return stats
 
 

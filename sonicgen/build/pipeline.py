@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # the heavy stages are imported when a build has something to
     from sonicgen.build.render import SiteInputs, WorkerSite
     from sonicgen.build.render_cache import RenderCache
     from sonicgen.build.site import Site
-    from sonicgen.output.writer import CommitResult
+    from sonicgen.output.writer import CommitResult, OutputWriter
     from sonicgen.parallel import WorkerPool
 
 
@@ -96,7 +96,7 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
             run = replace(kept.run, now=now, problems=Problems()) if kept is not None else configure(config_path, options, now)
             if state is None:
                 state = BuildState.open(run.config.root)
-            built = _stages(_Run(run, options, progress, state, started), kept, signature)
+            built = _stages(_Build(run, options, progress, state, started), kept, signature)
     except (PluginError, BodyUnavailable) as exc:
         if state is not None:
             state.close()
@@ -112,7 +112,7 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
 
 
 @dataclass
-class _Run:
+class _Build:
     """What every stage of one build shares."""
 
     run: Configured
@@ -133,7 +133,7 @@ def configuration_changed(kept: Kept, now: dict[str, tuple[int, int]]) -> bool:
     return any(classify(kept.run.config, path) in (Input.CONFIG, Input.PLUGIN) for path in changed)
 
 
-def _stages(b: _Run, kept: Kept | None, signature: Signature | None) -> Built:
+def _stages(b: _Build, kept: Kept | None, signature: Signature | None) -> Built:
     """The stages, in order."""
     run, options, state = b.run, b.options, b.state
     run.plugins.registry.notify("build:start", config=run.config, drafts=options.drafts, future=options.future)
@@ -161,10 +161,15 @@ def _stages(b: _Run, kept: Kept | None, signature: Signature | None) -> Built:
         the_plan = plan(state, found.changes, strict=options.strict)
         if the_plan.nothing:
             return _unchanged(b, recorded, signature, found, the_plan, kept)
-        site, cache, assembled = _assemble(b, the_plan, found, kept)
-        warnings = list(b.problems.warnings)
-        resolve = _resolver(site, run.renderer)
-        done = _render(b, the_plan, site, cache, resolve, workers, kept.definitions if kept is not None and not assembled else None)
+        writer = _writer(run, options)
+        try:
+            site, cache, assembled = _assemble(b, the_plan, found, kept, writer, workers)
+            warnings = list(b.problems.warnings)
+            resolve = _resolver(site, run.renderer)
+            recorded_here = kept.definitions if kept is not None and not assembled else None
+            done = _render(b, the_plan, site, cache, resolve, workers, writer, recorded_here)
+        finally:
+            writer.abort()
         damage.check()
     finally:
         workers.close()
@@ -189,6 +194,12 @@ WORKERS_WORTH = 300
 """Input files beyond which a build that renders everything starts its workers while it reads the site."""
 
 
+def _writer(run: Configured, options: BuildOptions) -> OutputWriter:
+    from sonicgen.output.writer import OutputWriter
+
+    return OutputWriter.open(run.out_dir, clean=options.clean)
+
+
 def _resolver(site: Site, renderer: str) -> Resolve:
     from sonicgen.build.site import resolver
 
@@ -208,17 +219,13 @@ class _Workers:
         self._pool: WorkerPool[WorkerSite] | None = None
         self._adopted = False
 
-    def early(self, *, everything: bool) -> None:
-        """Get ready now when a large site (or any site, with ``--jobs``) may render much: start the
-        workers if every output will render, else only the server that forks them, in the background."""
+    def early(self) -> None:
+        """Get ready, in the background, when a large site (or any site, with ``--jobs``) may render
+        much: start the server that forks the workers (it imports what they need)."""
         from sonicgen.build.render import WORKER_MODULES
         from sonicgen.parallel import start_server
 
-        if self.jobs < 2 or not (self.many or self.options.jobs):
-            return
-        if everything:
-            self.pool()
-        else:
+        if self.jobs > 1 and (self.many or self.options.jobs):
             start_server(WORKER_MODULES)
 
     def pool(self) -> WorkerPool[WorkerSite] | None:
@@ -233,12 +240,13 @@ class _Workers:
         return self._pool
 
     def for_site(self, inputs: SiteInputs) -> WorkerPool[WorkerSite] | None:
-        """The workers, each handed ``inputs`` (once)."""
+        """The workers, each handed ``inputs`` (once: each then makes its copy of the site, while this
+        process goes on)."""
         from sonicgen.build.render import adopt
 
         pool = self.pool()
         if pool is not None and not self._adopted:
-            pool.each(adopt, inputs)
+            pool.tell_each(adopt, inputs)
             self._adopted = True
         return pool
 
@@ -248,9 +256,13 @@ class _Workers:
             self._pool = None
 
 
-def _assemble(b: _Run, the_plan: Plan, found: Survey, kept: Kept | None) -> tuple[Site, RenderCache, bool]:
+def _assemble(
+    b: _Build, the_plan: Plan, found: Survey, kept: Kept | None, writer: OutputWriter, workers: _Workers
+) -> tuple[Site, RenderCache, bool]:
     """The site to render: the kept one with the edited entries in place when the plan allows (and the
-    plugins' own outputs come out the same), else read and assembled.  True when it was assembled."""
+    plugins' own outputs come out the same), else read and assembled.  True when it was assembled.
+    When every output of a site worth it will render, the workers make their copies of it meanwhile."""
+    from sonicgen.build.render import SiteInputs, workers_for
     from sonicgen.build.render_cache import RenderCache
     from sonicgen.build.site import assemble, edit
 
@@ -263,6 +275,8 @@ def _assemble(b: _Run, the_plan: Plan, found: Survey, kept: Kept | None) -> tupl
     data = load_data(run.config, b.problems)
     b.problems.check()
     cache = RenderCache(b.state, everyone.markdown, run.renderer)
+    if the_plan.case is Case.EVERYTHING and workers_for(options.jobs, 2 * len(everyone.entries)) > 1:
+        workers.for_site(SiteInputs(cache.epoch, everyone.entries, data, writer.staging_spec))
     b.progress.stage("Assembling the site")
     site = assemble(
         run.config,
@@ -289,66 +303,60 @@ class _Done:
 
 
 def _render(
-    b: _Run,
+    b: _Build,
     the_plan: Plan,
     site: Site,
     cache: RenderCache,
     resolve: Resolve,
     workers: _Workers,
+    writer: OutputWriter,
     recorded: dict[str, str | None] | None,
 ) -> _Done:
     """Find what is stale, render it (on every core when there is much), and commit the output;
     ``recorded``: the definitions the last good build recorded, when this process holds them."""
     from sonicgen.build.render import PAGES_PER_WORKER, SiteInputs, render_bodies, render_outputs, workers_for
-    from sonicgen.output.writer import OutputWriter
 
     run, options, state, progress = b.run, b.options, b.state, b.progress
     progress.stage("Planning")
-    writer = OutputWriter.open(run.out_dir, clean=options.clean)
     inputs = SiteInputs(cache.epoch, site.entries, site.published.data, writer.staging_spec)
-    try:
-        touched = [site.published.by_id[d.doc].entry for d in the_plan.docs if d.doc in site.published.by_id]
-        if the_plan.case is Case.COMPARE and workers_for(options.jobs, len(touched)) > 1 and cache.missing(touched):
-            pool = workers.for_site(inputs)  # the plan compares the changed docs' summaries: their bodies on every core first
-            if pool is not None:
-                render_bodies(touched, cache, pool, progress)
-        # The output is as the last build left it unless its manifest changed: no output's file need be looked for.
-        present = writer.previous.__contains__ if the_plan.output else None
-        find_stale(the_plan, state, site.outputs, site.foreign, resolve, present, recorded)
-        if not state.usable and the_plan.case is not Case.EVERYTHING:
-            the_plan = Plan(Case.EVERYTHING, why="no build state", docs=the_plan.docs)
-            find_stale(the_plan, state, site.outputs, site.foreign, resolve, writer.previous.__contains__)
-        everything = the_plan.case is Case.EVERYTHING
-        stale, definitions = the_plan.stale, the_plan.definitions
-        kept = [] if everything else [path for path in definitions if path not in stale]
-        for path in kept:
-            writer.note(path, writer.previous[path], False)
-        # Membership, not a call per output: a one-post rebuild of a large site does little else.
-        items = (
-            list(site.outputs.items()) if everything else [(p, o) for p, o in site.outputs.items() if p in stale or p not in definitions]
-        )
-        # A doc's page and its JSON document side by side: the second finds the body in the cache's memory.
-        items.sort(key=lambda item: str(item[1].source))  # str: a plugin may have given another type
-        # Most pages render: their bodies first, on every core.  A few: workers cost more than they save.
-        many = everything or sum(1 for path, _ in items if path in definitions) > 2 * PAGES_PER_WORKER
-        pool = workers.for_site(inputs) if many and workers_for(options.jobs, len(items)) > 1 else None
+    touched = [site.published.by_id[d.doc].entry for d in the_plan.docs if d.doc in site.published.by_id]
+    if the_plan.case is Case.COMPARE and workers_for(options.jobs, len(touched)) > 1 and cache.missing(touched):
+        pool = workers.for_site(inputs)  # the plan compares the changed docs' summaries: their bodies on every core first
         if pool is not None:
-            render_bodies([doc.entry for doc in site.published.docs()], cache, pool, progress)
-        progress.stage("Rendering", len(items))
-        rendered = render_outputs(site, items, writer, pool, run.config.root, progress, options.hook_tracer, define=everything)
-        definitions.update(rendered.definitions)
-        cache.finish()  # even if the build fails: these renderings stay valid for the next one
-        b.problems.extend(rendered.failures)
-        b.problems.check(strict=options.strict)
-        progress.stage("Writing")
-        committed = writer.commit()
-    finally:
-        writer.abort()
+            render_bodies(touched, cache, pool, progress)
+    # The output is as the last build left it unless its manifest changed: no output's file need be looked for.
+    present = writer.previous.__contains__ if the_plan.output else None
+    find_stale(the_plan, state, site.outputs, site.foreign, resolve, present, recorded)
+    if not state.usable and the_plan.case is not Case.EVERYTHING:
+        the_plan = Plan(Case.EVERYTHING, why="no build state", docs=the_plan.docs)
+        find_stale(the_plan, state, site.outputs, site.foreign, resolve, writer.previous.__contains__)
+    everything = the_plan.case is Case.EVERYTHING
+    stale, definitions = the_plan.stale, the_plan.definitions
+    kept = [] if everything else [path for path in definitions if path not in stale]
+    for path in kept:
+        writer.note(path, writer.previous[path], False)
+    # Membership, not a call per output: a one-post rebuild of a large site does little else.
+    items = list(site.outputs.items()) if everything else [(p, o) for p, o in site.outputs.items() if p in stale or p not in definitions]
+    # A doc's page and its JSON document side by side: the second finds the body in the cache's memory.
+    items.sort(key=lambda item: str(item[1].source))  # str: a plugin may have given another type
+    # Most pages render: their bodies first, on every core.  A few: workers cost more than they save.
+    many = everything or sum(1 for path, _ in items if path in definitions) > 2 * PAGES_PER_WORKER
+    pool = workers.for_site(inputs) if many and workers_for(options.jobs, len(items)) > 1 else None
+    if pool is not None:
+        render_bodies([doc.entry for doc in site.published.docs()], cache, pool, progress)
+    progress.stage("Rendering", len(items))
+    rendered = render_outputs(site, items, writer, pool, run.config.root, progress, options.hook_tracer, define=everything)
+    definitions.update(rendered.definitions)
+    cache.finish()  # even if the build fails: these renderings stay valid for the next one
+    b.problems.extend(rendered.failures)
+    b.problems.check(strict=options.strict)
+    progress.stage("Writing")
+    committed = writer.commit()
     return _Done(the_plan, rendered.reads, committed, len(kept))
 
 
 def _record(
-    b: _Run,
+    b: _Build,
     the_plan: Plan,
     site: Site,
     cache: RenderCache,
@@ -364,7 +372,7 @@ def _record(
     everything = the_plan.case is Case.EVERYTHING
     if everything:
         cache.prune()
-    now_inputs = input_stats(signature, site.entries, run.config.root)
+    now_inputs = input_stats(signature)
     before = found.inputs if found.inputs is not None else ({} if everything else now_inputs)
     warnings = [(w.source, w.message, w.line, w.field) for w in b.problems.warnings]
     build_id = uuid.uuid4().hex
@@ -404,14 +412,14 @@ def _docs_to_record(the_plan: Plan, entries: list[Entry], run: Configured, optio
     return {doc_id(e.collection, e.slug): (current[doc_id(e.collection, e.slug)], doc_shape(e)) for e in entries}
 
 
-def _unchanged(b: _Run, recorded: Recorded, signature: Signature, found: Survey, the_plan: Plan, kept: Kept | None) -> Built:
+def _unchanged(b: _Build, recorded: Recorded, signature: Signature, found: Survey, the_plan: Plan, kept: Kept | None) -> Built:
     """The last good build's result, as a build with nothing to do; the input files' stat is recorded
     again where it changed without their content (a file saved unchanged, one no longer too recent to trust)."""
     run = b.run
     outcome = the_plan.outcome
     assert outcome is not None
     if found.inputs is not None:
-        now = input_stats(signature, kept.site.entries if kept is not None else [], run.config.root)
+        now = input_stats(signature)
         changed = {path: stat for path, stat in now.items() if found.inputs.get(path) != stat}
         if changed or recorded.inputs != signature.digest:
             b.state.keep_inputs({"inputs": signature.digest, "racy": "1" if signature.racy else ""}, changed)

@@ -81,7 +81,9 @@ class Batch:
 def render_one(path: str, output: Output, site: Site, writer: OutputWriter, memo: Memo | None) -> Staged:
     """Render and stage one output, recording the keys of everything it read (and with ``memo``, its definition)."""
     recorder = site.recorder
-    text = ("" if not is_definable(output) else definition(output, memo)) if memo is not None else ""
+    text: str | None = ""  # not asked for, or a file copied as it is
+    if memo is not None and is_definable(output):
+        text = definition(output, memo)
     recorder.start()
     try:
         if isinstance(output, Page):
@@ -230,11 +232,13 @@ class WorkerSite:
         self._site: Site | None = None
 
     def adopt(self, inputs: SiteInputs) -> None:
+        """Take the inputs of the site to render from now on, and make it (its pages come soon)."""
         if self._cache is not None:
             self._cache.state.close()
         self._inputs, self._site, self.memo = inputs, None, {}
         self._cache = RenderCache(BuildState.open(self.config.root), self.markdown, self.configured.renderer, epoch=inputs.epoch)
         self._writer = OutputWriter(inputs.staging)
+        self.site()
 
     @property
     def cache(self) -> RenderCache:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sonicgen.config import Config
-from sonicgen.content.models import Entry
+from sonicgen.content.models import Entry, content_hash
 from sonicgen.render.theme import theme_dir
 from sonicgen.sources import RACY_NS
 
@@ -26,9 +26,8 @@ from sonicgen.sources import RACY_NS
 @dataclass(frozen=True)
 class Signature:
     digest: str
-    trusted: bool  # False when a file changed so recently that another change could hide in the same timestamp
     files: dict[str, tuple[int, int]]  # path -> (size, mtime in ns)
-    racy: frozenset[str]  # those changed too recently to trust their stat next time
+    racy: dict[str, str | None]  # files changed too recently to trust their stat -> their content hash then (None: unreadable)
 
 
 def _stats(root: Path) -> Iterator[tuple[str, os.stat_result]]:
@@ -58,11 +57,24 @@ def input_roots(config: Config) -> list[Path]:
 
 def input_signature(config: Config) -> Signature:
     """Stat every input; the digest changes whenever any of them does (or one appears or goes),
-    and each file's stat tells which changed since an earlier signature."""
+    and each file's stat tells which changed since an earlier signature.
+
+    A file changed so recently that another change could hide in the same timestamp is also
+    hashed, now, before the build reads it: a later build compares its content with that hash.
+    Any change after this moment shows (the build read the file at this moment or later).
+    """
     started = time.time_ns()
     stats = {path: (st.st_size, st.st_mtime_ns) for root in input_roots(config) for path, st in _stats(root)}
-    racy = frozenset(path for path, (_, mtime) in stats.items() if mtime >= started - RACY_NS)
-    return Signature(_digest(stats.items()), not racy, stats, racy)
+    racy = {path: content_of(path) for path, (_, mtime) in stats.items() if mtime >= started - RACY_NS}
+    return Signature(_digest(stats.items()), stats, racy)
+
+
+def content_of(path: str) -> str | None:
+    """The file's content hash now; None when it cannot be read."""
+    try:
+        return content_hash(Path(path).read_bytes())
+    except OSError:
+        return None
 
 
 def _digest(stats: Iterable[tuple[str, tuple[int, int]]]) -> str:

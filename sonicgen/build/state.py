@@ -205,14 +205,6 @@ class BuildState:
         return cls(path, label, conn)
 
     @classmethod
-    def reopen(cls, path: Path, label: str) -> BuildState:
-        """Another connection to a state a build already opened (for a worker process)."""
-        try:
-            return cls(path, label, open_db(path, synchronous="NORMAL", label=label, verify=False))
-        except (DatabaseError, sqlite3.DatabaseError) as exc:
-            return cls.absent(path, label, str(exc))
-
-    @classmethod
     def absent(cls, path: Path, label: str, why: str) -> BuildState:
         """No build state: every read finds nothing and every write does nothing."""
         return cls(path, label, None, why)
@@ -420,10 +412,6 @@ class BuildState:
     def summary(self, key: str) -> str | None:
         found = self._read(lambda conn: _one(conn, "SELECT summary FROM render_cache WHERE key = ?", key), None)
         return found if isinstance(found, str) else None
-
-    def summaries(self) -> dict[str, str]:
-        """Every stored summary by key (a resident build takes them all at once)."""
-        return self._read(lambda conn: dict(conn.execute("SELECT key, summary FROM render_cache").fetchall()), {})
 
     def stored_renderings(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` the cache holds."""

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 class Workers(Protocol):
     """The build's worker processes, as the survey uses them."""
 
-    def early(self, *, everything: bool) -> None:
-        """Get them ready now: every output will render (``everything``), or many may."""
+    def early(self) -> None:
+        """Get them ready now: many outputs may render."""
 
     def pool(self) -> Parallel | None:
         """Start them (if there are any to start) and give them."""
@@ -70,7 +70,7 @@ def survey(
     resident build's last good build read and saw; ``workers`` read many files, when there are."""
     everything = why_everything(run, state, recorded, options)
     if everything is not None:
-        workers.early(everything=True)  # the workers get ready while the site is read
+        workers.early()  # every output renders: the workers get ready while the site is read
         return Survey(ChangeSet(everything=everything), read(run, state, workers.pool, problems), {}, None)
     before = kept_inputs
     if before is None and (recorded.inputs != signature.digest or recorded.racy):
@@ -85,7 +85,7 @@ def survey(
     if not files:
         return Survey(base, None, {}, before)
     if not base.entries_only:
-        workers.early(everything=False)  # a template, data or settings: many outputs may render
+        workers.early()  # a template, data or settings: many outputs may render
     if kept_entries is not None and base.entries_only:
         edits = read_edits(run, kept_entries, files, options)
         if edits is not None:
