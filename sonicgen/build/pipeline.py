@@ -260,8 +260,7 @@ def _assemble(
     b: _Build, the_plan: Plan, found: Survey, kept: Kept | None, writer: OutputWriter, workers: _Workers
 ) -> tuple[Site, RenderCache, bool]:
     """The site to render: the kept one with the edited entries in place when the plan allows (and the
-    plugins' own outputs come out the same), else read and assembled.  True when it was assembled.
-    When every output of a site worth it will render, the workers make their copies of it meanwhile."""
+    plugins' own outputs come out the same), else read and assembled.  True when it was assembled."""
     from sonicgen.build.render import SiteInputs, workers_for
     from sonicgen.build.render_cache import RenderCache
     from sonicgen.build.site import assemble, edit
@@ -275,7 +274,10 @@ def _assemble(
     data = load_data(run.config, b.problems)
     b.problems.check()
     cache = RenderCache(b.state, everyone.markdown, run.renderer)
-    if the_plan.case is Case.EVERYTHING and workers_for(options.jobs, 2 * len(everyone.entries)) > 1:
+    # Every output renders, or a template, data or settings changed (many may): if that is worth
+    # workers, they make their copies of the site while this process makes its own.
+    likely = the_plan.case is Case.EVERYTHING or not found.changes.entries_only
+    if likely and workers.many and workers_for(options.jobs, 2 * len(everyone.entries)) > 1:
         workers.for_site(SiteInputs(cache.epoch, everyone.entries, data, writer.staging_spec))
     b.progress.stage("Assembling the site")
     site = assemble(
