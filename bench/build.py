@@ -46,7 +46,7 @@ class Descendants:
     the build's child: grandchildren, which the build's own accounting does not see): the largest
     peak RSS among them, and the CPU time they used, as last seen before each ended."""
 
-    def __init__(self, root: int, every: float = 0.1) -> None:
+    def __init__(self, root: int, every: float = 0.25) -> None:
         self.root = root
         self.peaks: dict[int, int] = {}  # pid -> VmHWM, KiB
         self.cpu: dict[int, float] = {}  # pid -> user + system seconds

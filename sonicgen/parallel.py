@@ -20,6 +20,7 @@ import multiprocessing.forkserver
 import os
 import pickle
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from multiprocessing.connection import Connection, wait
@@ -96,7 +97,8 @@ class WorkerPool(Generic[C]):
         start_server(preload)
         context = multiprocessing.get_context("forkserver")
         self._workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
-        self._owed: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []  # told a task; its answer not taken yet
+        self._pending: dict[Connection, deque[int | None]] = {}  # each worker's tasks in hand: their item's index (None: told to each)
+        self._abandoned = False
         try:
             for _ in range(jobs):
                 mine, theirs = context.Pipe()
@@ -104,6 +106,7 @@ class WorkerPool(Generic[C]):
                 process.start()
                 theirs.close()
                 self._workers.append((process, mine))
+                self._pending[mine] = deque()
         except (EOFError, OSError) as exc:  # the fork server could not start, or could not import what it preloads
             self.close()
             raise WorkerFailed(f"cannot start worker processes ({type(exc).__name__}: {exc}); build with --jobs 1") from None
@@ -115,52 +118,67 @@ class WorkerPool(Generic[C]):
     def size(self) -> int:
         return len(self._workers)
 
-    def map(self, task: Callable[[C, T], R], items: Sequence[T]) -> Iterator[tuple[int, R]]:
-        """``(index, task(context, items[index]))`` for every item, as each is done.
+    def map(self, task: Callable[[C, T], R], items: Sequence[T], local: Callable[[T], R] | None = None) -> Iterator[tuple[int, R]]:
+        """``(index, task(context, items[index]))`` for every item, as each is done; with ``local``, this
+        process does items too (``local(item)``) whenever no worker's answer is waiting.
 
         ``task`` must be a module-level function and return picklable values; it should return
-        expected failures as values.  An exception it raises is raised here again.
+        expected failures as values.  An exception it raises is raised here again.  Each worker has
+        two items in hand, so that it never waits for this process to give it the next.
         """
-        self._settle()
-        queue = iter(enumerate(items))
-        busy: dict[Connection, multiprocessing.process.BaseProcess] = {}
+        if self._abandoned:
+            raise RuntimeError("a map of this pool was left unfinished: its answers are owed; close the pool")
+        pending = self._pending
+        sentinels = {process.sentinel: (process, conn) for process, conn in self._workers}
+        following = 0
+        self._abandoned = True  # until this map ends as it should
 
-        def give(process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
-            for index, item in queue:
-                conn.send((index, task, item))
-                busy[conn] = process
+        def give(conn: Connection) -> None:
+            nonlocal following
+            if following < len(items):
+                conn.send((following, task, items[following]))
+                pending[conn].append(following)
+                following += 1
+
+        for _ in range(2):
+            for _, conn in self._workers:
+                give(conn)
+        while True:
+            busy = [(process, conn) for process, conn in self._workers if pending[conn]]
+            left = local is not None and following < len(items)
+            if not busy and not left:
+                self._abandoned = False
                 return
-
-        for process, conn in self._workers:
-            give(process, conn)
-        while busy:
-            sentinels = {process.sentinel: conn for conn, process in busy.items()}
-            for ready in wait([*busy, *sentinels]):
-                conn = sentinels[ready] if isinstance(ready, int) else ready  # type: ignore[assignment]
-                if conn not in busy:
+            waited = [conn for _, conn in busy] + [process.sentinel for process, _ in busy]
+            for ready in wait(waited, timeout=0 if left else None) if busy else ():
+                process, conn = sentinels[ready] if isinstance(ready, int) else next(w for w in busy if w[1] is ready)
+                if not pending[conn]:
                     continue
-                process = busy.pop(conn)
+                expected = pending[conn].popleft()
                 index, result = _answer(process, conn)
-                give(process, conn)
-                yield index, result
+                give(conn)
+                if expected is not None:
+                    yield index, result
+            if local is not None and following < len(items):
+                index, following = following, following + 1
+                yield index, local(items[index])
 
     def tell_each(self, task: Callable[[C, T], object], item: T) -> None:
         """Have every worker do ``task(context, item)`` (to hand each the same thing) without waiting:
         each does it before its next task, and an exception it raises is raised by the next :meth:`map`."""
-        self._settle()
-        for process, conn in self._workers:
+        for _, conn in self._workers:
             conn.send((0, task, item))
-            self._owed.append((process, conn))
+            self._pending[conn].append(None)
 
     def _settle(self) -> None:
-        """Take the answers to what :meth:`tell_each` asked."""
-        owed, self._owed = self._owed, []
-        for process, conn in owed:
-            _answer(process, conn)
+        """Take every answer still owed."""
+        for process, conn in self._workers:
+            while self._pending[conn]:
+                self._pending[conn].popleft()
+                _answer(process, conn)
 
     def close(self) -> None:
         """Stop the workers (those still busy are terminated)."""
-        self._owed = []
         for _, conn in self._workers:
             with suppress(OSError):  # a broken pipe: that worker is gone already
                 conn.send(None)

@@ -207,9 +207,10 @@ def _resolver(site: Site, renderer: str) -> Resolve:
 
 
 class _Workers:
-    """The worker processes of one build: none with one job; otherwise started when first needed (or
-    while the site is read, when every output of a large site will render), handed the site's inputs
-    once, and stopped with the build.  Rendering's modules are imported only when they start."""
+    """The worker processes of one build, one fewer than its jobs (the build's own process works
+    too): none with one job; otherwise started when first needed (or while the site is read, when
+    many outputs of a large site will render), handed the site's inputs once, and stopped with the
+    build.  Rendering's modules are imported only when they start."""
 
     def __init__(self, run: Configured, options: BuildOptions, *, many: bool) -> None:
         self.run = run
@@ -235,8 +236,8 @@ class _Workers:
 
         if self.jobs < 2:
             return None
-        if self._pool is None:
-            self._pool = WorkerPool(self.jobs, WorkerSite, (worker_setup(self.run, self.options),), WORKER_MODULES)
+        if self._pool is None:  # the build's own process renders too
+            self._pool = WorkerPool(self.jobs - 1, WorkerSite, (worker_setup(self.run, self.options),), WORKER_MODULES)
         return self._pool
 
     def for_site(self, inputs: SiteInputs) -> WorkerPool[WorkerSite] | None:
@@ -325,7 +326,7 @@ def _render(
     if the_plan.case is Case.COMPARE and workers_for(options.jobs, len(touched)) > 1 and cache.missing(touched):
         pool = workers.for_site(inputs)  # the plan compares the changed docs' summaries: their bodies on every core first
         if pool is not None:
-            render_bodies(touched, cache, pool, progress)
+            render_bodies(touched, cache, pool, run.config.root, progress)
     # The output is as the last build left it unless its manifest changed: no output's file need be looked for.
     present = writer.previous.__contains__ if the_plan.output else None
     find_stale(the_plan, state, site.outputs, site.foreign, resolve, present, recorded)
@@ -345,7 +346,7 @@ def _render(
     many = everything or sum(1 for path, _ in items if path in definitions) > 2 * PAGES_PER_WORKER
     pool = workers.for_site(inputs) if many and workers_for(options.jobs, len(items)) > 1 else None
     if pool is not None:
-        render_bodies([doc.entry for doc in site.published.docs()], cache, pool, progress)
+        render_bodies([doc.entry for doc in site.published.docs()], cache, pool, run.config.root, progress)
     progress.stage("Rendering", len(items))
     rendered = render_outputs(site, items, writer, pool, run.config.root, progress, options.hook_tracer, define=everything)
     definitions.update(rendered.definitions)

@@ -37,14 +37,18 @@ from sonicgen.parallel import WorkerPool, available_cores, slices
 from sonicgen.render.templates import TemplateFailure
 
 PAGES_PER_WORKER = 150
-"""Below this many outputs per worker, starting workers costs more than it saves."""
+"""Below this many outputs per process, starting workers costs more than it saves."""
+
+SHARED = 200
+"""Items per slice of work that the build's own process shares with its workers."""
 
 WORKER_MODULES = ("sonicgen.build.render",)
 """What a worker process imports before it is started (once, in the server that forks them)."""
 
 
 def workers_for(asked: int | None, tasks: int) -> int:
-    """``--jobs`` as given; by default one worker per core, but only as many as the work is worth."""
+    """How many processes to render in (the build's own and its workers): ``--jobs`` as given; by
+    default one per core, but only as many as the work is worth."""
     if asked is not None:
         return max(1, min(asked, tasks))
     return max(1, min(available_cores(), tasks // PAGES_PER_WORKER))
@@ -144,13 +148,15 @@ def render_outputs(
         progress.advance(len(batch.staged) + len(batch.failures))
 
     memo: Memo | None = {} if define else None
-    if pool is None:
-        for part in slices(len(items), 1):
-            take(render_batch(site, writer, (items[n] for n in part), root, memo))
-    else:
-        parts = [([items[n][0] for n in part], define) for part in slices(len(items), pool.size)]
-        for _, batch in pool.map(render_paths, parts):
-            take(batch)
+
+    def here(part: tuple[list[str], bool]) -> Batch:
+        return render_batch(site, writer, ((path, site.outputs[path]) for path in part[0]), root, memo)
+
+    # Small slices when this process renders too: a worker's answers wait in its pipe while it does.
+    parts = [([items[n][0] for n in part], define) for part in slices(len(items), 1 + (pool.size if pool else 0), largest=SHARED)]
+    done = pool.map(render_paths, parts, local=here) if pool is not None else enumerate(map(here, parts))
+    for _, batch in done:
+        take(batch)
     return Rendering(dedupe(failures), reads, definitions)
 
 
@@ -169,17 +175,34 @@ def dedupe(failures: list[Problem]) -> list[Problem]:
     return out
 
 
-def render_bodies(entries: list[Entry], cache: RenderCache, pool: WorkerPool[WorkerSite], progress: Progress) -> None:
-    """Render in ``pool``'s workers the bodies of ``entries`` the cache lacks; the workers store them."""
+def render_bodies(entries: list[Entry], cache: RenderCache, pool: WorkerPool[WorkerSite], root: Path, progress: Progress) -> None:
+    """Render the bodies of ``entries`` the cache lacks, in ``pool``'s workers and in this process, and store them."""
     fresh = cache.missing(entries)
     if not fresh:
         return
     progress.stage("Rendering Markdown", len(fresh))
-    for _, made in pool.map(render_entries, [[fresh[n] for n in part] for part in slices(len(fresh), pool.size)]):
+    parts = [[fresh[n] for n in part] for part in slices(len(fresh), 1 + pool.size, largest=SHARED)]
+    for _, made in pool.map(render_entries, parts, local=lambda part: make_bodies(cache, part, root)):
         if isinstance(made, Problem):
             raise BuildError([made])
         cache.made.update(made)
         progress.advance(len(made))
+
+
+def make_bodies(cache: RenderCache, entries: list[Entry], root: Path) -> list[str] | Problem:
+    """Render and store the bodies of ``entries``; their render cache keys, or what stopped it."""
+    keys = []
+    try:
+        for entry in entries:
+            key = cache.key(entry)
+            cache.make(key, entry)
+            keys.append(key)
+    except PluginError as exc:  # a markdown:highlight handler failed
+        return exc.problem(root)
+    except BodyUnavailable as exc:
+        return exc.problem
+    cache.flush()
+    return keys
 
 
 # In a worker process --------------------------------------------------------------------------
@@ -292,19 +315,7 @@ def render_paths(worker: WorkerSite, task: tuple[list[str], bool]) -> Batch:
 
 def render_entries(worker: WorkerSite, entries: list[Entry]) -> list[str] | Problem:
     """A worker's task: render and store the bodies of ``entries``; their render cache keys."""
-    cache = worker.cache
-    keys = []
-    try:
-        for entry in entries:
-            key = cache.key(entry)
-            cache.make(key, entry)
-            keys.append(key)
-    except PluginError as exc:  # a markdown:highlight handler failed
-        return exc.problem(worker.config.root)
-    except BodyUnavailable as exc:
-        return exc.problem
-    cache.flush()
-    return keys
+    return make_bodies(worker.cache, entries, worker.config.root)
 
 
 def worker_setup(run: Configured, options: BuildOptions) -> WorkerSetup:
