@@ -94,7 +94,6 @@ def test_an_edited_body_highlights_only_the_code_blocks_it_did_not_have(make_sit
     pygments_calls: list[str] = []
     highlight = markup.pygments_highlight
     monkeypatch.setattr(markup, "pygments_highlight", lambda code, *rest: pygments_calls.append(code) or highlight(code, *rest))
-    markup.highlight_code.cache_clear()  # as in a new process: only the build state remembers
     edited = "Edited prose.\n\n```python\nx = 2\n```\n\n```python\ny = 3\n```\n"
     (site / "content/posts/p2.md").write_text(post("P2", body=edited))
     assert build(site) == (1, 3)
@@ -103,7 +102,6 @@ def test_an_edited_body_highlights_only_the_code_blocks_it_did_not_have(make_sit
     assert number(2) in page and number(3) in page and "Edited prose." in page
     edited_build = tree_digest(site / "dist")
     shutil.rmtree(site / ".sonicgen")
-    markup.highlight_code.cache_clear()
     build(site)
     assert tree_digest(site / "dist") == edited_build
 
@@ -113,7 +111,6 @@ def test_a_changed_markdown_setting_renders_every_body_again_but_highlights_no_c
     build(site)
     pygments_calls: list[str] = []
     monkeypatch.setattr(markup, "pygments_highlight", lambda code, *rest: pygments_calls.append(code) or "")
-    markup.highlight_code.cache_clear()
     (site / "site.yaml").write_text(BASIC_CONFIG + "markdown:\n  typographer: true\n")
     assert build(site) == (4, 0)
     assert pygments_calls == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -406,13 +407,13 @@ def _record(
     return build_id, now_inputs
 
 
-def _docs_to_record(the_plan: Plan, entries: list[Entry], run: Configured, options: BuildOptions) -> dict[str, tuple[str, str]]:
-    """Entry id -> (version, shape) for the entries new or changed (every entry after a build that rendered everything)."""
+def _docs_to_record(the_plan: Plan, entries: list[Entry], run: Configured, options: BuildOptions) -> Iterator[tuple[str, str, str]]:
+    """(entry id, version, shape) of the entries new or changed (every entry after a build that rendered everything)."""
     if the_plan.case is not Case.EVERYTHING:
         wanted = {d.doc for d in the_plan.docs if d.what is not What.REMOVED}
         entries = [e for e in entries if doc_id(e.collection, e.slug) in wanted]
     current = versions(entries, run.renderer, run.config, published(run, options))
-    return {doc_id(e.collection, e.slug): (current[doc_id(e.collection, e.slug)], doc_shape(e)) for e in entries}
+    return ((doc, version, doc_shape(entry)) for entry, (doc, version) in zip(entries, current, strict=True))
 
 
 def _unchanged(b: _Build, recorded: Recorded, signature: Signature, found: Survey, the_plan: Plan, kept: Kept | None) -> Built:

@@ -33,7 +33,7 @@ from sonicgen.content.models import Entry
 from sonicgen.content.rendered import Rendered
 from sonicgen.version import __version__
 
-MEMORY_ITEMS = 1024
+MEMORY_ITEMS = 256
 _BATCH = 500  # renderings written per transaction
 
 _encoder = msgspec.msgpack.Encoder()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from importlib.metadata import version
 from pathlib import Path
@@ -56,15 +56,16 @@ def settings_fingerprint(config: Config, plugins: SitePlugins, options: object, 
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def versions(entries: Iterable[Entry], renderer: str, config: Config, published: Callable[[Entry], bool]) -> dict[str, str]:
-    """Each entry's version (by id): its content, the settings its facts derive from, and whether it is
-    published now (a scheduled entry's version changes when it comes due)."""
+def versions(entries: Iterable[Entry], renderer: str, config: Config, published: Callable[[Entry], bool]) -> Iterator[tuple[str, str]]:
+    """Each entry's id and version, in order: its content, the settings its facts derive from, and whether
+    it is published now (a scheduled entry's version changes when it comes due).  One at a time: a
+    build records those of 100,000 entries."""
     site = config.site
     zone = site.timezone
     epochs = {
         name: digest(f"{renderer}\n{zone}\n{msgspec.json.encode(collection).decode()}") for name, collection in site.collections.items()
     }
-    return {doc_id(e.collection, e.slug): f"{e.content_hash}{epochs[e.collection]}{'' if published(e) else '-'}" for e in entries}
+    return ((doc_id(e.collection, e.slug), f"{e.content_hash}{epochs[e.collection]}{'' if published(e) else '-'}") for e in entries)
 
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name not in ("body", "content_hash"))

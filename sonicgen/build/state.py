@@ -136,7 +136,7 @@ class BuildRecord:
     meta: dict[str, str]
     everything: bool  # every output rendered: forget all that was recorded before
     changed: Mapping[str, str]  # fact key -> its value now, for recorded facts that changed
-    docs: Mapping[str, tuple[str, str]]  # entry id -> (version, shape), for entries new or changed
+    docs: Iterable[tuple[str, str, str]]  # (entry id, version, shape) of the entries new or changed, read once
     removed_docs: Sequence[str]
     inputs: Mapping[str, InputStat]  # input files new or changed
     removed_inputs: Sequence[str]
@@ -362,7 +362,8 @@ class BuildState:
     def record(self, build: BuildRecord) -> None:
         """Remember a build that succeeded, in one transaction after its output was committed: a
         failed or interrupted build leaves the state of the last good build, which still matches
-        the output on disk."""
+        the output on disk.  Rows are made as they are inserted: a first build of a large site
+        records hundreds of thousands."""
 
         def change(conn: sqlite3.Connection) -> None:
             if build.everything:
@@ -372,14 +373,14 @@ class BuildState:
             conn.executemany(
                 "INSERT INTO inputs (path, size, mtime, hash) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, hash = excluded.hash",
-                [(path, *stat) for path, stat in build.inputs.items()],
+                ((path, *stat) for path, stat in build.inputs.items()),
             )
             conn.executemany("DELETE FROM inputs WHERE path = ?", [(path,) for path in build.removed_inputs])
             conn.executemany("UPDATE facts SET value = ? WHERE key = ?", [(value, key) for key, value in build.changed.items()])
             conn.executemany(
                 "INSERT INTO docs (id, version, shape) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET version = excluded.version, shape = excluded.shape",
-                ((doc, version, shape) for doc, (version, shape) in build.docs.items()),
+                build.docs,
             )
             conn.executemany("DELETE FROM docs WHERE id = ?", [(doc,) for doc in build.removed_docs])
             definitions, reads = build.definitions, build.reads

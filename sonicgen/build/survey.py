@@ -20,7 +20,7 @@ from sonicgen.build.settings import doc_shape, versions
 from sonicgen.build.signature import Signature, is_due
 from sonicgen.build.state import BuildState, InputStat, Recorded
 from sonicgen.content.models import Entry
-from sonicgen.content.published import doc_id, is_published
+from sonicgen.content.published import is_published
 from sonicgen.errors import Problems
 from sonicgen.output.writer import MANIFEST, manifest_stat
 from sonicgen.sources import Parallel, entry_at, read_entries
@@ -92,7 +92,7 @@ def survey(
             docs, edited = edits
             return Survey(replace(base, docs=docs), None, edited, before)
     everyone = read(run, state, workers.pool, problems)
-    current = versions(everyone.entries, run.renderer, run.config, published(run, options))
+    current = dict(versions(everyone.entries, run.renderer, run.config, published(run, options)))
     docs = doc_changes(state.docs(), everyone.entries, current, complete=True)
     return Survey(replace(base, docs=docs), everyone, {}, before)
 
@@ -153,9 +153,8 @@ def read_edits(
         new = registry.pipe("content:loaded", new, config=config, subject=new.source.path)
         if new.key != old.key:
             return None
-        doc = doc_id(new.collection, new.slug)
-        after = versions([new], run.renderer, config, is_out)[doc]
-        if after == versions([old], run.renderer, config, is_out)[doc]:
+        [(doc, after), (_, before)] = versions([new, old], run.renderer, config, is_out)
+        if after == before:
             continue
         shape = doc_shape(new)
         docs.append(DocChange(doc, What.BODY if shape and shape == doc_shape(old) else What.FRONT_MATTER, after))

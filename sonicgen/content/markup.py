@@ -42,11 +42,10 @@ def _lexer(lang: str) -> Lexer | None:
         return None
 
 
-@lru_cache(maxsize=8192)
 def highlight_code(code: str, lang: str) -> str:
     """Highlighted ``<pre>`` for ``code`` in ``lang``; '' when Pygments has no such lexer.
 
-    Cached by content: the same block in many pages (or many rebuilds) is highlighted once.
+    Not cached here: the build's render cache keeps every block by its content, across builds.
     """
     lexer = _lexer(lang)
     if lexer is None:
