@@ -10,7 +10,9 @@ functions applied to the context and one item.  Items are handed out one at a ti
 finish, and results come back with their item's index: what the caller makes of them does not
 depend on their order or on the number of workers.
 
-A worker whose opener dies finds its pipe closed and exits.
+A worker ends with its opener, even in the middle of a task: each holds the reading end of a pipe
+its opener never writes to, and a thread of the worker ends the process when that pipe closes (the
+opener closed the pool, or died however it died).  The fork server ends once no worker is left.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import pickle
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -57,8 +60,16 @@ class _Raised:
         self.error = error
 
 
-def _serve(conn: Connection, setup: Callable[..., Any] | None, args: tuple[Any, ...]) -> None:
+def _end_with_opener(lifeline: Connection) -> None:
+    """Wait until the opener's end of ``lifeline`` is closed, then end this process at once."""
+    with suppress(EOFError, OSError):
+        lifeline.recv()
+    os._exit(1)
+
+
+def _serve(conn: Connection, lifeline: Connection, setup: Callable[..., Any] | None, args: tuple[Any, ...]) -> None:
     """A worker's life: make its context on the first task, then answer tasks until told to stop."""
+    threading.Thread(target=_end_with_opener, args=(lifeline,), name="lifeline", daemon=True).start()
     context: Any = None
     made = setup is None
     while True:
@@ -97,14 +108,18 @@ class WorkerPool(Generic[C]):
         start_server(preload)
         context = multiprocessing.get_context("forkserver")
         self._workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        self._lifelines: list[Connection] = []  # never written to: closed, they end the workers
         self._pending: dict[Connection, deque[int | None]] = {}  # each worker's tasks in hand: their item's index (None: told to each)
         self._abandoned = False
         try:
             for _ in range(jobs):
                 mine, theirs = context.Pipe()
-                process = context.Process(target=_serve, args=(theirs, setup, args), daemon=True)
+                lifeline, held = context.Pipe(duplex=False)
+                process = context.Process(target=_serve, args=(theirs, lifeline, setup, args), daemon=True)
                 process.start()
                 theirs.close()
+                lifeline.close()
+                self._lifelines.append(held)
                 self._workers.append((process, mine))
                 self._pending[mine] = deque()
         except (EOFError, OSError) as exc:  # the fork server could not start, or could not import what it preloads
@@ -188,7 +203,9 @@ class WorkerPool(Generic[C]):
                 process.terminate()
                 process.join(5)
             conn.close()
-        self._workers = []
+        for lifeline in self._lifelines:
+            lifeline.close()
+        self._workers, self._lifelines = [], []
 
     def __enter__(self) -> WorkerPool[C]:
         return self

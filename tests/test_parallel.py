@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 import threading
+import time
 import weakref
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.request import urlopen
 
 from conftest import post, run, tree_digest
 
 from sonicgen.build import BuildOptions, BuildResult, build
+from sonicgen.lock import process_alive
 from sonicgen.parallel import WorkerPool, slices
 
 CODE = "```python\ndef f(x):\n    return x * 2\n```\n"
@@ -173,3 +178,53 @@ def test_a_parallel_build_runs_from_a_thread_while_another_serves_requests(make_
     assert len(workers) == 1 and len(renderers) == 2  # this process and one worker rendered the pages...
     assert all(parent != os.getpid() for _, parent in workers)  # ...which was not forked from this one
     assert len(answers) > 10 and set(answers) == {b"pong"}
+
+
+STUCK_WORKER = """
+import os, time
+from pathlib import Path
+from sonicgen import Plugin
+
+def stuck(html, page):
+    here = Path(__file__).parent
+    (here / f"rendering-{os.getpid()}").write_text("")
+    time.sleep(600)  # a hook that hangs: the worker is busy when its build is killed
+    return html
+
+def setup(ctx):
+    ctx.hook("render:html", stuck)
+
+plugin = Plugin(name="stuck", version="1.0.0", setup=setup)
+"""
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes under ``pid``, from /proc (children of every thread)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found |= {int(child)} | descendants(int(child))
+    return found
+
+
+def test_worker_processes_end_when_their_build_is_killed(make_site):
+    """kill -9 of a build whose workers are in the middle of a task leaves no process behind."""
+    site = make_site({**site_files(30), "plugins/stuck.py": STUCK_WORKER})
+    build = subprocess.Popen(
+        [sys.executable, "-m", "sonicgen", "build", "--jobs", "3"], cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len([p for p in (site / "plugins").glob("rendering-*") if int(p.name.split("-")[1]) != build.pid]) < 2:
+            assert build.poll() is None and time.monotonic() < deadline, "the workers never started rendering"
+            time.sleep(0.05)
+        workers = {int(p.name.split("-")[1]) for p in (site / "plugins").glob("rendering-*")} - {build.pid}
+        under = descendants(build.pid)
+        assert workers <= under
+    finally:
+        build.kill()
+        build.wait()
+    deadline = time.monotonic() + 10
+    while [pid for pid in under if process_alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in under if process_alive(pid)] == []

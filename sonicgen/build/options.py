@@ -22,6 +22,7 @@ class BuildOptions:
     now: datetime | None = None
     hook_tracer: Tracer | None = None
     jobs: int | None = None  # worker processes; None: one per available core
+    wait: bool = True  # for another build of the site to finish (False: fail at once)
 
 
 @dataclass

@@ -28,13 +28,14 @@ from sonicgen.build.plan import Case, Outcome, Plan, find_stale, plan
 from sonicgen.build.progress import Progress, Silent
 from sonicgen.build.settings import doc_shape, versions
 from sonicgen.build.signature import Signature, input_signature, next_change
-from sonicgen.build.state import BuildRecord, BuildState, InputStat, Recorded, Resolve
+from sonicgen.build.state import STATE_DIR, BuildRecord, BuildState, InputStat, Recorded, Resolve
 from sonicgen.build.survey import Survey, published, read, survey
 from sonicgen.content.fields import check_defaults
 from sonicgen.content.models import BodyUnavailable, Entry
 from sonicgen.content.outputs import BuildSummary
 from sonicgen.content.published import doc_id
 from sonicgen.errors import BuildError, PluginError, Problem, Problems, Severity
+from sonicgen.lock import SiteLock
 from sonicgen.output.writer import manifest_stat
 from sonicgen.parallel import available_cores
 from sonicgen.sources import load_data
@@ -85,6 +86,7 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
     nothing and closes it.  A failing plugin becomes a problem pointing at its code."""
     signature = None
     state = kept.cache.state if kept is not None else None
+    lock = None
     started = time.perf_counter()
     try:
         with fewer_collections():
@@ -95,6 +97,8 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
                 if configuration_changed(kept, signature.files):
                     kept, signature = None, None  # site.yaml or a local plugin: load them again
             run = replace(kept.run, now=now, problems=Problems()) if kept is not None else configure(config_path, options, now)
+            lock = SiteLock(run.config.root / STATE_DIR)  # not before: no site, no lock file
+            lock.acquire(wait=options.wait, waiting=progress.note)
             if state is None:
                 state = BuildState.open(run.config.root)
             built = _stages(_Build(run, options, progress, state, started), kept, signature)
@@ -107,6 +111,9 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
         if state is not None:
             state.close()
         raise
+    finally:
+        if lock is not None:
+            lock.release()
     if built.kept is None:
         state.close()
     return built

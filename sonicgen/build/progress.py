@@ -10,10 +10,16 @@ class Progress(Protocol):
 
     def advance(self, count: int = 1) -> None: ...
 
+    def note(self, message: str) -> None:
+        """A line to show whatever the verbosity: the build is waiting for another one."""
+
 
 class Silent:
     def stage(self, name: str, total: int | None = None) -> None:
         pass
 
     def advance(self, count: int = 1) -> None:
+        pass
+
+    def note(self, message: str) -> None:
         pass

@@ -85,6 +85,10 @@ class Display:
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, count)  # type: ignore[arg-type]
 
+    def note(self, message: str) -> None:
+        if self.verbosity >= 0:
+            self.err.print(message, style="dim", markup=False, soft_wrap=True)
+
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()

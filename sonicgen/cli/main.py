@@ -135,6 +135,7 @@ def cli() -> None:
 @click.option("--debug-hooks", is_flag=True, help="Trace every hook call with its plugin, priority and duration.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), help="Worker processes for rendering (default: one per available core).")
 @click.option("--watch", "-w", is_flag=True, help="Build again after every change to the site's inputs, until Ctrl+C.")
+@click.option("--no-wait", is_flag=True, help="Fail at once when another build of the site is running, instead of waiting for it.")
 def build_command(
     config_path: Path,
     drafts: bool,
@@ -148,12 +149,21 @@ def build_command(
     debug_hooks: bool,
     jobs: int | None,
     watch: bool,
+    no_wait: bool,
 ) -> None:
     """Build the site into the output directory."""
     display = Display(-1 if quiet else verbose)
     tracer = display.hook_call if debug_hooks or verbose >= 2 else None
     options = BuildOptions(
-        drafts=drafts, future=future, base_url=base_url, out=out, clean=clean, strict=strict, hook_tracer=tracer, jobs=jobs
+        drafts=drafts,
+        future=future,
+        base_url=base_url,
+        out=out,
+        clean=clean,
+        strict=strict,
+        hook_tracer=tracer,
+        jobs=jobs,
+        wait=not no_wait,
     )
 
     if watch:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 import secrets
 import shutil
 import stat
@@ -26,6 +27,7 @@ from typing import Literal
 import msgspec
 
 from sonicgen.atomic import write_atomically
+from sonicgen.lock import process_alive
 from sonicgen.version import __version__
 
 MANIFEST = ".sonicgen-manifest.json"
@@ -128,12 +130,15 @@ class OutputWriter:
 
     @classmethod
     def open(cls, out_dir: Path, *, clean: bool = False) -> OutputWriter:
-        """A writer with a new staging folder beside ``out_dir`` (left over ones are removed)."""
+        """A writer with a new staging folder beside ``out_dir``, named after this process; the
+        folders of builds whose process is gone are removed (a running build's never are)."""
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in out_dir.parent.glob(STAGING_PREFIX + out_dir.name + "-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in out_dir.parent.glob(f"{STAGING_PREFIX}{out_dir.name}-*"):
+            owner = _owner(leftover.name[len(STAGING_PREFIX) + len(out_dir.name) + 1 :])
+            if owner is None or not process_alive(owner):
+                shutil.rmtree(leftover, ignore_errors=True)
         # Made with the umask's permissions, not mkdtemp's 0700: a fresh output *is* this folder (see commit).
-        folder = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{secrets.token_hex(6)}"
+        folder = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{os.getpid()}-{secrets.token_hex(6)}"
         folder.mkdir()
         return cls(Staging(out_dir, folder, clean, not out_dir.exists()))
 
@@ -221,6 +226,13 @@ class OutputWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _owner(suffix: str) -> int | None:
+    """The process id a staging folder's name carries (``<pid>-<random>``); None in a name from
+    before names carried one."""
+    pid, _, rest = suffix.partition("-")
+    return int(pid) if pid.isdigit() and rest else None
 
 
 def _size(path: Path) -> int:
