@@ -36,7 +36,7 @@ from sonicgen.content.outputs import BuildSummary
 from sonicgen.content.published import doc_id
 from sonicgen.errors import BuildError, PluginError, Problem, Problems, Severity
 from sonicgen.lock import SiteLock
-from sonicgen.output.writer import manifest_stat
+from sonicgen.output.writer import finish_interrupted, manifest_stat
 from sonicgen.parallel import available_cores
 from sonicgen.sources import load_data
 
@@ -99,6 +99,9 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
             run = replace(kept.run, now=now, problems=Problems()) if kept is not None else configure(config_path, options, now)
             lock = SiteLock(run.config.root / STATE_DIR)  # not before: no site, no lock file
             lock.acquire(wait=options.wait, waiting=progress.note)
+            finished = finish_interrupted(run.out_dir)
+            if finished:
+                progress.note(f"{run.out_dir}: finished writing the output of a build that was interrupted ({finished} files)")
             if state is None:
                 state = BuildState.open(run.config.root)
             built = _stages(_Build(run, options, progress, state, started), kept, signature)

@@ -133,10 +133,8 @@ class OutputWriter:
         """A writer with a new staging folder beside ``out_dir``, named after this process; the
         folders of builds whose process is gone are removed (a running build's never are)."""
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in out_dir.parent.glob(f"{STAGING_PREFIX}{out_dir.name}-*"):
-            owner = _owner(leftover.name[len(STAGING_PREFIX) + len(out_dir.name) + 1 :])
-            if owner is None or not process_alive(owner):
-                shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in _abandoned(out_dir):
+            shutil.rmtree(leftover, ignore_errors=True)
         # Made with the umask's permissions, not mkdtemp's 0700: a fresh output *is* this folder (see commit).
         folder = out_dir.parent / f"{STAGING_PREFIX}{out_dir.name}-{os.getpid()}-{secrets.token_hex(6)}"
         folder.mkdir()
@@ -148,7 +146,7 @@ class OutputWriter:
 
     def _staged(self, path: str) -> Path:
         """Where ``path`` is staged: at its own place in a first build, else flat (see the module doc)."""
-        return self.staging / path if self.tree else self.staging / hashlib.blake2b(path.encode(), digest_size=16).hexdigest()
+        return self.staging / path if self.tree else self.staging / _flat_name(path)
 
     def add(self, path: str, data: bytes, *, type_: str | None = None, immutable: bool = False) -> None:
         """Stage ``data`` for ``path`` (relative, already checked to be inside the output)."""
@@ -189,34 +187,24 @@ class OutputWriter:
             self.staged.append(path)
 
     def commit(self) -> CommitResult:
+        """Publish the staged files.  A first build renames its staging folder into place (one step);
+        any other commit first writes its journal (what moves, what goes) durably, so that if it is
+        interrupted, the next build finishes it (:func:`finish_interrupted`)."""
         result = CommitResult(written=len(self.staged), unchanged=len(self.records) - len(self.staged))
         if self.tree and not self.out_dir.exists() and len(self.staged) == len(self.records):
-            self.staging.rename(self.out_dir)  # a first build publishes its staging folder in one step
+            write_atomically(self.staging / MANIFEST, manifest_text(self.records))
+            self.staging.rename(self.out_dir)
         else:
-            self._move_staged()
-        stale = self._stale()
-        for path in stale:
-            (self.out_dir / path).unlink(missing_ok=True)
-            _remove_empty_parents(self.out_dir / path, self.out_dir)
-        result.removed = len(stale)
-        result.removed_paths = stale
-        if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
-            write_atomically(self.out_dir / MANIFEST, manifest_text(self.records))
-        shutil.rmtree(self.staging, ignore_errors=True)
+            stale = self._stale()
+            if self.staged or stale or self.records != self.previous or not (self.out_dir / MANIFEST).is_file():
+                write_atomically(self.staging / MANIFEST, manifest_text(self.records))
+            journal = Journal(out=str(self.out_dir), tree=self.tree, moves=self.staged, remove=stale)
+            write_atomically(self.staging / JOURNAL, msgspec.json.encode(journal), durable=True)
+            _replay(self.staging, journal)
+            result.removed = len(stale)
+            result.removed_paths = stale
         self.records, self.previous, self.staged = {}, {}, []  # in the manifest now; the build goes on to record its state
         return result
-
-    def _move_staged(self) -> None:
-        made: set[str] = set()  # folders by name: a Path per folder of a large site costs much memory
-        for path in self.staged:
-            target = self.out_dir / path
-            if target.is_dir():
-                shutil.rmtree(target)
-            folder = path.rpartition("/")[0]
-            if folder not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(folder)
-            self._staged(path).replace(target)
 
     def _stale(self) -> list[str]:
         if not self.clean:
@@ -226,6 +214,91 @@ class OutputWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class Journal(msgspec.Struct, frozen=True):
+    """A commit's plan, written into its staging folder before the first file moves."""
+
+    out: str
+    tree: bool  # files are staged at their own paths (else under :func:`_flat_name`)
+    moves: list[str]
+    remove: list[str]
+
+
+JOURNAL = ".sonicgen-commit.json"
+
+
+def finish_interrupted(out_dir: Path) -> int:
+    """Finish the commits into ``out_dir`` that builds now gone began and did not end (roll
+    forward: their journal says what was left to move); how many files that moved or removed.
+    Call it holding the site's build lock, before anything reads the output."""
+    done = 0
+    for staging in _abandoned(out_dir):
+        try:
+            journal = msgspec.json.decode((staging / JOURNAL).read_bytes(), type=Journal)
+        except FileNotFoundError:
+            continue  # it had not begun to commit: the output is as the build before left it
+        except msgspec.DecodeError:
+            continue  # written through a temporary file: a damaged journal is not this writer's
+        if Path(journal.out) == out_dir:
+            done += _replay(staging, journal)
+    return done
+
+
+def _replay(staging: Path, journal: Journal) -> int:
+    """Move what is still staged into place, remove what goes, the manifest last; how many files
+    that moved or removed.  What an interrupted run of it did already, it does not do again."""
+    out = Path(journal.out)
+    done = 0
+    made: set[str] = set()  # folders by name: a Path per folder of a large site costs much memory
+    for path in journal.moves:
+        source = staging / path if journal.tree else staging / _flat_name(path)
+        if not os.path.lexists(source):
+            continue  # moved before the commit was interrupted
+        target = out / path
+        folder = path.rpartition("/")[0]
+        if folder not in made:
+            _real_folder(out, folder)
+            made.add(folder)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        source.replace(target)
+        done += 1
+    for path in journal.remove:
+        target = out / path
+        if target.is_symlink() or target.is_file():  # not a folder the moves made where a link stood
+            target.unlink()
+            done += 1
+        _remove_empty_parents(target, out)
+    if (staging / MANIFEST).is_file():
+        (staging / MANIFEST).replace(out / MANIFEST)
+    shutil.rmtree(staging, ignore_errors=True)
+    return done
+
+
+def _real_folder(out: Path, folder: str) -> None:
+    """Make ``out/folder`` a folder of the output, replacing a symbolic link on the way by a real
+    folder: the output is written into, never through a link to elsewhere."""
+    current = out
+    for part in folder.split("/") if folder else ():
+        current = current / part
+        if current.is_symlink():
+            current.unlink()
+        current.mkdir(exist_ok=True)
+
+
+def _flat_name(path: str) -> str:
+    return hashlib.blake2b(path.encode(), digest_size=16).hexdigest()
+
+
+def _abandoned(out_dir: Path) -> list[Path]:
+    """The staging folders beside ``out_dir`` whose build's process is gone."""
+    found = []
+    for folder in out_dir.parent.glob(f"{STAGING_PREFIX}{out_dir.name}-*"):
+        owner = _owner(folder.name[len(STAGING_PREFIX) + len(out_dir.name) + 1 :])
+        if owner is None or not process_alive(owner):
+            found.append(folder)
+    return found
 
 
 def _owner(suffix: str) -> int | None:
