@@ -364,7 +364,7 @@ print("hi")
     assert "<s>gone</s>" in html
     assert 'class="footnote-ref"' in html and "The note." in html
     assert 'type="checkbox"' in html and "checked" in html
-    assert '<pre class="highlight"><code class="language-python"><span class="nb">print</span>' in html
+    assert '<pre class="highlight" tabindex="0"><code class="language-python"><span class="nb">print</span>' in html
     assert '<h2 id="table">' in html
     assert 'href="#table"' in html  # table of contents link
 

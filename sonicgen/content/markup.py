@@ -52,7 +52,7 @@ def highlight_code(code: str, lang: str) -> str:
         return ""
     body = pygments_highlight(code, lexer, _FORMATTER)
     lang_class = html.escape(lang, quote=True)
-    return f'<pre class="highlight"><code class="language-{lang_class}">{body}</code></pre>\n'
+    return f'<pre class="highlight" tabindex="0"><code class="language-{lang_class}">{body}</code></pre>\n'
 
 
 def pygments_css(light: str, dark: str) -> str:
@@ -74,6 +74,31 @@ def _label_anchors(state: Any) -> None:
         for child in children:
             if child.type == "link_open" and child.attrGet("class") == "header-anchor":
                 child.attrSet("aria-label", f"Permalink to {title}" if title else "Permalink")
+
+
+def _keyboard_scrollable(default: Callable[..., str]) -> Callable[..., str]:
+    """markdown-it's own ``<pre>`` for a code block, with ``tabindex="0"``: a block whose lines are
+    longer than the page is wide scrolls sideways, and only a focusable one can be scrolled from the
+    keyboard (WCAG 2.1.1). Highlighted blocks carry it from :func:`highlight_code`; a
+    ``markdown:highlight`` plugin's own ``<pre ...>`` is left as the plugin wrote it."""
+
+    def rule(self: Any, tokens: list[Token], idx: int, options: OptionsDict, env: Any) -> str:
+        out = default(tokens, idx, options, env)
+        return '<pre tabindex="0"><code' + out[len("<pre><code") :] if out.startswith("<pre><code") else out
+
+    return rule
+
+
+def _footnote_backref(self: Any, tokens: list[Token], idx: int, options: OptionsDict, env: Any) -> str:
+    """A footnote's link back to where it is referenced, named for screen readers ("Back to reference 1")
+    rather than by its arrow alone."""
+    ident: str = self.rules["footnote_anchor_name"](tokens, idx, options, env)
+    sub = tokens[idx].meta["subId"]
+    if sub > 0:
+        ident += f":{sub}"
+    number = self.rules["footnote_caption"](tokens, idx, options, env).strip("[]")
+    # U+FE0E keeps iOS from drawing the arrow as an emoji.
+    return f' <a href="#fnref{ident}" class="footnote-backref" aria-label="Back to reference {number}">\u21a9\ufe0e</a>'
 
 
 def _prefix_root_links(base_path: str) -> Callable[[Any], None]:
@@ -107,7 +132,11 @@ def create_markdown(config: MarkdownConfig, base_path: str = "/") -> MarkdownIt:
     if config.typographer:
         md.enable(["replacements", "smartquotes"])
     footnote_plugin(md)
-    tasklists_plugin(md)
+    md.add_render_rule("footnote_anchor", _footnote_backref)
+    tasklists_plugin(md, label=True)  # each checkbox inside a <label> with its item's text: a named control
+    rules: dict[str, Callable[..., str]] = md.renderer.rules  # type: ignore[attr-defined]  # RendererHTML has them; its protocol does not say
+    for name in ("fence", "code_block"):
+        md.add_render_rule(name, _keyboard_scrollable(rules[name]))
     if config.heading_anchors:
         anchors_plugin(md, min_level=1, max_level=6, slug_func=lambda s: slugify(s) or "section", permalink=True, permalinkSymbol="#")
         md.core.ruler.push("sonicgen_anchor_labels", _label_anchors)
