@@ -15,7 +15,7 @@ PACKAGE = REPO / "sonicgen"
 
 PACKAGE_LAYERS = (
     {"errors", "version"},
-    {"atomic", "lock", "safeyaml", "db", "parallel"},
+    {"atomic", "lock", "walk", "safeyaml", "db", "parallel"},
     {"config"},
     {"content"},
     {"sources", "hooks"},

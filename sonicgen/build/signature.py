@@ -21,6 +21,7 @@ from sonicgen.config import Config
 from sonicgen.content.models import Entry, content_hash
 from sonicgen.render.theme import theme_dir
 from sonicgen.sources import RACY_NS
+from sonicgen.walk import Links, files
 
 
 @dataclass(frozen=True)
@@ -30,21 +31,14 @@ class Signature:
     racy: dict[str, str | None]  # files changed too recently to trust their stat -> their content hash then (None: unreadable)
 
 
-def _stats(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """``(path, stat)`` of ``root`` or of every file under it, in a stable order; nothing if it does not exist."""
-    try:
-        if not root.is_dir():
-            yield str(root), root.stat()
-            return
-        with os.scandir(root) as scan:
-            entries = sorted(scan, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            yield from _stats(Path(entry.path))
-        else:
-            yield entry.path, entry.stat()
+def _stats(root: Path, links: Links) -> Iterator[tuple[str, os.stat_result]]:
+    """``(path, stat)`` of ``root`` or of every file under it, in a stable order; nothing if it does
+    not exist.  A symbolic link that leads out of the site stops the build here, before anything reads it."""
+    for path in files(root, links):
+        try:
+            yield path, os.stat(path)  # noqa: PTH116
+        except FileNotFoundError:
+            continue  # gone since the folder was listed
 
 
 def input_roots(config: Config) -> list[Path]:
@@ -64,7 +58,7 @@ def input_signature(config: Config) -> Signature:
     Any change after this moment shows (the build read the file at this moment or later).
     """
     started = time.time_ns()
-    stats = {path: (st.st_size, st.st_mtime_ns) for root in input_roots(config) for path, st in _stats(root)}
+    stats = {path: (st.st_size, st.st_mtime_ns) for root in input_roots(config) for path, st in _stats(root, config.links)}
     racy = {path: content_of(path) for path, (_, mtime) in stats.items() if mtime >= started - RACY_NS}
     return Signature(_digest(stats.items()), stats, racy)
 

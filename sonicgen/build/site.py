@@ -92,9 +92,9 @@ def assemble(
     made, foreign = collect_outputs(graph, plugins.registry, plugins.builtin_names())
     style = config.site.markdown
     generated = {"pygments.css": pygments_css(style.highlight_style, style.highlight_style_dark).encode()} if style.highlight else {}
-    assets = theme_assets(theme, config.root, generated)
+    assets = theme_assets(theme, config.links, generated)
     made += assets.files
-    made += site_static(config.dir(config.site.static_dir), config.root, problems)
+    made += site_static(config.dir(config.site.static_dir), config.links, problems)
     outputs = outputs_by_path(made, problems)
     problems.check()
 

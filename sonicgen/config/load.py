@@ -15,6 +15,7 @@ from sonicgen.config.rules import check_rules, resolve
 from sonicgen.config.schema import SiteConfig
 from sonicgen.errors import BuildError, Problem, Problems
 from sonicgen.safeyaml import KeyPath, LoadedYaml, YamlError, load, load_scalar
+from sonicgen.walk import Links
 
 ENV_PREFIX = "SONICGEN_"
 # Variables that configure the CLI itself rather than site.yaml.
@@ -36,6 +37,11 @@ class Config:
 
     def dir(self, relative: str) -> Path:
         return (self.root / relative).resolve()
+
+    @cached_property
+    def links(self) -> Links:
+        """How the site's folders treat symbolic links (see :mod:`sonicgen.walk`)."""
+        return Links(self.root, self.site.follow_symlinks)
 
     # Cached: reading a site asks for the content folder once per file, and resolving costs a syscall per part.
     @cached_property

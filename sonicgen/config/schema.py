@@ -125,6 +125,7 @@ class SiteConfig(msgspec.Struct, kw_only=True):
     plugins_dir: str = "plugins"
     output_dir: str = "dist"
     content_db: str = "content.db"
+    follow_symlinks: bool = False  # follow symbolic links that lead out of the site (those inside it always are)
     collections: dict[str, CollectionConfig] = msgspec.field(default_factory=dict)
     taxonomies: dict[str, TaxonomyConfig] = msgspec.field(default_factory=dict)
     markdown: MarkdownConfig = msgspec.field(default_factory=MarkdownConfig)

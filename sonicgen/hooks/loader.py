@@ -29,6 +29,7 @@ from sonicgen.errors import BuildError, HookRegistrationError, Problems
 from sonicgen.hooks.plugin import ConfigError, Extensions, Plugin, PluginContext
 from sonicgen.hooks.registry import HookRegistry
 from sonicgen.version import __version__
+from sonicgen.walk import Links
 
 BUILTINS = (
     "sonicgen.builtins.pages",
@@ -128,14 +129,17 @@ def _import_file(file: Path, root: Path, problems: Problems) -> ModuleType | Non
     return module
 
 
-def _local_files(directory: Path) -> list[Path]:
-    """``plugins/*.py`` and ``plugins/<package>/__init__.py``, skipping hidden and ``_`` names."""
+def _local_files(directory: Path, links: Links) -> list[Path]:
+    """``plugins/*.py`` and ``plugins/<package>/__init__.py``, skipping hidden and ``_`` names;
+    a symbolic link out of the site is refused before any code runs (see :mod:`sonicgen.walk`)."""
     if not directory.is_dir():
         return []
     files = []
     for path in sorted(directory.iterdir()):
         if path.name.startswith(("_", ".")):
             continue
+        if path.is_symlink():
+            links.check(str(path))
         if path.is_dir() and (path / "__init__.py").is_file():
             files.append(path / "__init__.py")
         elif path.suffix == ".py" and path.is_file():
@@ -201,7 +205,7 @@ def _discover(config: Config, settings: dict[str, _Setting], problems: Problems)
             continue
         module = sys.modules[ep.module] if isinstance(loaded, Plugin) else loaded
         add(module, source, "installed")
-    for file in _local_files(config.dir(config.site.plugins_dir)):
+    for file in _local_files(config.dir(config.site.plugins_dir), config.links):
         module = _import_file(file, config.root, problems)
         if module is not None:
             add(module, _rel(file, config.root), "local")

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from sonicgen.content.outputs import File
 from sonicgen.content.urls import UrlError, normalize
 from sonicgen.errors import Problems
+from sonicgen.walk import Links, files
 
 ASSET_ROUTE = "/assets/"
 
@@ -41,16 +42,16 @@ class Assets:
             raise KeyError(f"no theme asset named {name!r} (theme assets: {known})") from None
 
 
-def _files(directory: Path) -> Iterator[Path]:
+def _files(directory: Path, links: Links) -> Iterator[Path]:
+    """The files under ``directory`` but hidden ones, in path order."""
     if directory.is_dir():
-        for path in sorted(directory.rglob("*")):
-            if path.is_file() and not any(p.startswith(".") for p in path.relative_to(directory).parts):
-                yield path
+        yield from sorted(map(Path, files(directory, links, lambda name: name.startswith("."))))
 
 
-def theme_assets(theme: Path, root: Path, extra: dict[str, bytes]) -> Assets:
+def theme_assets(theme: Path, links: Links, extra: dict[str, bytes]) -> Assets:
+    root = links.root
     assets = Assets()
-    for path in _files(theme / "static"):
+    for path in _files(theme / "static", links):
         name = path.relative_to(theme / "static").as_posix()
         assets.add(name, path.read_bytes(), _rel(path, root))
     for name, data in extra.items():
@@ -58,10 +59,11 @@ def theme_assets(theme: Path, root: Path, extra: dict[str, bytes]) -> Assets:
     return assets
 
 
-def site_static(directory: Path, root: Path, problems: Problems) -> list[File]:
+def site_static(directory: Path, links: Links, problems: Problems) -> list[File]:
     """Files in the site's ``static/`` folder, copied to the same path in the output."""
+    root = links.root
     out = []
-    for path in _files(directory):
+    for path in _files(directory, links):
         route = "/" + path.relative_to(directory).as_posix()
         try:
             route = normalize(route)

@@ -24,6 +24,7 @@ from sonicgen.content.models import BodyUnavailable, Entry, Pickled, SourceRef, 
 from sonicgen.content.urls import is_slug, slugify
 from sonicgen.errors import Problem, Problems
 from sonicgen.safeyaml import YamlError, load
+from sonicgen.walk import Links, files
 
 CONTENT_SUFFIXES = (".md", ".markdown")
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
@@ -73,21 +74,22 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _walk_names(directory: Path, suffixes: tuple[str, ...] | None) -> Iterator[str]:
-    """Files under ``directory`` (with one of ``suffixes``, or all) in a stable order,
-    skipping hidden and ``_``-prefixed names (and never descending into such folders)."""
-    for folder, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        for name in sorted(files):
-            if name.startswith((".", "_")):
-                continue
-            # Text, not Paths: making a Path costs more than the stat that tells a file has not changed.
-            if suffixes is None or os.path.splitext(name)[1].lower() in suffixes:  # noqa: PTH122
-                yield os.path.join(folder, name)  # noqa: PTH118
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "_"))
 
 
-def _walk(directory: Path, suffixes: tuple[str, ...] | None) -> Iterator[Path]:
-    return map(Path, _walk_names(directory, suffixes))
+def _walk_names(directory: Path, suffixes: tuple[str, ...] | None, links: Links) -> Iterator[str]:
+    """Files under ``directory`` (with one of ``suffixes``, or all) in a stable order, skipping
+    hidden and ``_``-prefixed names (and never descending into such folders), following symbolic
+    links as ``links`` says."""
+    for path in files(directory, links, _hidden):
+        # Text, not Paths: making a Path costs more than the stat that tells a file has not changed.
+        if suffixes is None or os.path.splitext(path)[1].lower() in suffixes:  # noqa: PTH122
+            yield path
+
+
+def _walk(directory: Path, suffixes: tuple[str, ...] | None, links: Links) -> Iterator[Path]:
+    return map(Path, _walk_names(directory, suffixes, links))
 
 
 def collection_dir(config: Config, name: str, collection: CollectionConfig) -> Path:
@@ -95,14 +97,14 @@ def collection_dir(config: Config, name: str, collection: CollectionConfig) -> P
     return config.content_dir / (collection.directory or name)
 
 
-def content_files(directory: Path) -> Iterator[Path]:
+def content_files(directory: Path, links: Links) -> Iterator[Path]:
     """The entry files of a collection folder, in the stable order the build reads them."""
-    return _walk(directory, CONTENT_SUFFIXES)
+    return _walk(directory, CONTENT_SUFFIXES, links)
 
 
-def content_file_names(directory: Path) -> Iterator[str]:
+def content_file_names(directory: Path, links: Links) -> Iterator[str]:
     """:func:`content_files` as text: what looks a large collection's files up by their stat needs no Paths."""
-    return _walk_names(directory, CONTENT_SUFFIXES)
+    return _walk_names(directory, CONTENT_SUFFIXES, links)
 
 
 def is_bundle(path: Path, directory: Path) -> bool:
@@ -110,11 +112,11 @@ def is_bundle(path: Path, directory: Path) -> bool:
     return path.stem == "index" and path.parent != directory
 
 
-def bundle_files(path: Path, directory: Path) -> tuple[str, ...]:
+def bundle_files(path: Path, directory: Path, links: Links) -> tuple[str, ...]:
     """The files beside a bundle's ``index.md`` (relative to its folder); none for a plain file."""
     if not is_bundle(path, directory):
         return ()
-    return tuple(f.relative_to(path.parent).as_posix() for f in _walk(path.parent, None) if f.suffix.lower() not in CONTENT_SUFFIXES)
+    return tuple(f.relative_to(path.parent).as_posix() for f in _walk(path.parent, None, links) if f.suffix.lower() not in CONTENT_SUFFIXES)
 
 
 def path_slug(path: Path, directory: Path) -> str:
@@ -187,7 +189,7 @@ def read_entry(
         expires=aware(expires, tz),
         draft=bool(draft),
         template=template,
-        bundle_files=bundle_files(path, directory) if bundle else (),
+        bundle_files=bundle_files(path, directory, config.links) if bundle else (),
     )
 
 
@@ -208,7 +210,7 @@ def load_data(config: Config, problems: Problems) -> dict[str, Any]:
     """Data files under the data directory as a nested mapping: ``data/team/people.yaml`` → ``data.team.people``."""
     root = config.data_dir
     data: dict[str, Any] = {}
-    for path in _walk(root, DATA_SUFFIXES):
+    for path in _walk(root, DATA_SUFFIXES, config.links):
         source = relative(path, config.root)
         try:
             raw = path.read_bytes()

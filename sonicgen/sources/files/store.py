@@ -329,7 +329,7 @@ class FilesStore:
         spec = self._spec(collection)
         old = self._indexes.get(collection)
         directory = collection_dir(self.config, collection, spec)
-        names = builtins.list(content_file_names(directory))
+        names = builtins.list(content_file_names(directory, self.config.links))
         known = [old.files.get(name) if old is not None else None for name in names]
         unknown = [n for n, file in enumerate(known) if file is None]
         got: dict[int, _File | None] = {}
@@ -493,7 +493,7 @@ class FilesStore:
             if spec.source != "files":
                 continue
             directory = collection_dir(self.config, name, spec)
-            for path in content_files(directory):
+            for path in content_files(directory, self.config.links):
                 rel = relative(path, self.config.root)
                 old = known.get((name, rel))
                 snapshot = self._snapshot(name, spec, path, rel, old)
@@ -552,7 +552,7 @@ def _read_file(config: Config, collection: str, spec: CollectionConfig, director
     except FileNotFoundError:
         return None
     maybe_bundle = os.path.basename(name).startswith("index.")  # noqa: PTH119 - only index files can be bundles
-    bundle = bundle_files(Path(name), directory) if maybe_bundle else ()
+    bundle = bundle_files(Path(name), directory, config.links) if maybe_bundle else ()
     if known is not None and known.unchanged(st, bundle):
         return known
     path = Path(name)
