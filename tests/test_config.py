@@ -79,8 +79,8 @@ def test_unknown_keys_are_warnings_not_errors(tmp_path):
     config, problems = load(tmp_path, "title: T\nbase_url: https://x.example\nthem: dark\n")
     assert [str(p) for p in problems] == [
         "site.yaml:3: warning: them: unknown key (ignored); known keys here: author, base_url, collections, content_db, content_dir, "
-        "data_dir, description, follow_symlinks, language, markdown, menu, output_dir, params, plugins, plugins_dir, static_dir, "
-        "taxonomies, templates_dir, theme, timezone, title"
+        "data_dir, description, follow_symlinks, language, markdown, menu, output_dir, params, plugins, plugins_dir, "
+        "slow_hook_seconds, static_dir, taxonomies, templates_dir, theme, timezone, title"
     ]
     assert config.site.base_url == "https://x.example/"
 

@@ -35,6 +35,7 @@ from sonicgen.content.models import BodyUnavailable, Entry
 from sonicgen.content.outputs import BuildSummary
 from sonicgen.content.published import doc_id
 from sonicgen.errors import BuildError, PluginError, Problem, Problems, Severity
+from sonicgen.hooks.slow import SlowHookWatch
 from sonicgen.lock import SiteLock
 from sonicgen.output.writer import finish_interrupted, manifest_stat
 from sonicgen.parallel import available_cores
@@ -104,7 +105,8 @@ def run_build(config_path: Path, options: BuildOptions, progress: Progress, *, k
                 progress.note(f"{run.out_dir}: finished writing the output of a build that was interrupted ({finished} files)")
             if state is None:
                 state = BuildState.open(run.config.root)
-            built = _stages(_Build(run, options, progress, state, started), kept, signature)
+            with SlowHookWatch(run.plugins.registry, run.config.site.slow_hook_seconds, progress.note):
+                built = _stages(_Build(run, options, progress, state, started), kept, signature)
     except (PluginError, BodyUnavailable) as exc:
         if state is not None:
             state.close()

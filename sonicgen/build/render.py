@@ -32,6 +32,7 @@ from sonicgen.content.models import BodyUnavailable, Entry
 from sonicgen.content.outputs import Output, Page
 from sonicgen.errors import BuildError, PluginError, Problem, Problems, SonicgenError
 from sonicgen.hooks.registry import HookCall, Tracer
+from sonicgen.hooks.slow import SlowHookWatch
 from sonicgen.output.writer import OutputWriter, Record, Staging
 from sonicgen.parallel import WorkerPool, available_cores, slices
 from sonicgen.render.templates import TemplateFailure
@@ -247,6 +248,8 @@ class WorkerSite:
             run.plugins.registry.tracer = self.traced.append
         if run.settings != setup.settings or run.renderer != setup.renderer:
             raise SonicgenError(f"{run.config.source}: site.yaml or a plugin changed while the site was built; build again")
+        # The worker's lifetime: its stderr is its build's, where the build's own warnings go.
+        SlowHookWatch(run.plugins.registry, run.config.site.slow_hook_seconds, _to_stderr).start()
         self.markdown = markdown_renderer(run.config, run.plugins)
         self.memo: Memo = {}  # fingerprints of what many outputs share, for their definitions
         self._inputs: SiteInputs | None = None
@@ -297,6 +300,10 @@ class WorkerSite:
 def adopt(worker: WorkerSite, inputs: SiteInputs) -> None:
     """A worker's task, for every worker: the inputs of the site it renders from now on."""
     worker.adopt(inputs)
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def render_paths(worker: WorkerSite, task: tuple[list[str], bool]) -> Batch:

@@ -126,6 +126,7 @@ class SiteConfig(msgspec.Struct, kw_only=True):
     output_dir: str = "dist"
     content_db: str = "content.db"
     follow_symlinks: bool = False  # follow symbolic links that lead out of the site (those inside it always are)
+    slow_hook_seconds: Annotated[float, msgspec.Meta(ge=0)] = 10.0  # warn of a hook handler running longer (0: never)
     collections: dict[str, CollectionConfig] = msgspec.field(default_factory=dict)
     taxonomies: dict[str, TaxonomyConfig] = msgspec.field(default_factory=dict)
     markdown: MarkdownConfig = msgspec.field(default_factory=MarkdownConfig)

@@ -73,6 +73,8 @@ class HookRegistry:
         self._handlers: dict[str, list[Handler]] = {name: [] for name in catalogue}
         self._count = 0
         self.tracer: Tracer | None = None
+        self.calls = 0  # handler calls begun: a watch tells a call that does not end by it
+        self.running: tuple[Handler, str | None] | None = None  # the innermost handler call under way, and its subject
 
     def register(self, hook: str, fn: Callable[..., Any], *, plugin: str, priority: int = 10) -> Handler:
         spec = self.catalogue.get(hook)
@@ -118,6 +120,8 @@ class HookRegistry:
 
     def _call(self, handler: Handler, kwargs: Mapping[str, Any], subject: str | None) -> Any:
         started = perf_counter() if self.tracer else 0.0
+        outer, self.running = self.running, (handler, subject)
+        self.calls += 1
         try:
             return handler.fn(**{name: kwargs[name] for name in handler.takes})
         except PluginError:
@@ -125,6 +129,7 @@ class HookRegistry:
         except Exception as exc:
             raise self._failure(handler, exc, subject) from exc
         finally:
+            self.running = outer
             if self.tracer:
                 self.tracer(HookCall(handler.hook, perf_counter() - started, subject, handler.plugin, handler.name, handler.priority))
 
@@ -132,6 +137,8 @@ class HookRegistry:
         if not handler.is_async:
             return self._call(handler, kwargs, subject)
         started = perf_counter() if self.tracer else 0.0
+        outer, self.running = self.running, (handler, subject)
+        self.calls += 1
         try:
             return await handler.fn(**{name: kwargs[name] for name in handler.takes})
         except PluginError:
@@ -139,6 +146,7 @@ class HookRegistry:
         except Exception as exc:
             raise self._failure(handler, exc, subject) from exc
         finally:
+            self.running = outer
             if self.tracer:
                 self.tracer(HookCall(handler.hook, perf_counter() - started, subject, handler.plugin, handler.name, handler.priority))
 
