@@ -22,13 +22,28 @@ MAX_DEPTH = 64
 KeyPath = tuple[str | int, ...]
 
 
-class YamlError(Exception):
-    """A YAML document that cannot be loaded, with the 1-based line where that is known."""
+def dotted(path: KeyPath) -> str:
+    """A key path as users write it in messages: ``params.launch``, ``menu[0].title``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+
+class YamlError(Exception):
+    """A YAML document that cannot be loaded, with the 1-based line where that is known.
+
+    ``field`` is the dotted key path of the value at fault when one is known; ``message``
+    starts with it (``date: ...``), so callers that print only the message still name the
+    field, and ``reason`` is the rest for callers that report the field on its own.
+    """
+
+    def __init__(self, message: str, line: int | None = None, path: KeyPath = ()) -> None:
+        self.reason = message
         self.line = line
+        self.field = dotted(path) or None
+        self.message = f"{self.field}: {message}" if self.field else message
+        super().__init__(self.message)
 
 
 @dataclass
@@ -151,9 +166,50 @@ def _load(text: str, first_line: int, loader_class: type[yaml.SafeLoader]) -> Lo
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise YamlError(f"invalid YAML: {exc.problem}", mark.line + first_line if mark else None) from None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # A well-formed scalar PyYAML's constructors cannot make a value of: an impossible date
+            # (2024-02-30) or a value under an explicit tag that does not fit it (!!int abc).
+            error = _unconstructible(loader, node, first_line)
+            if error is None:
+                raise
+            raise error from None
         return LoadedYaml(value, lines)
     finally:
         loader.dispose()
+
+
+def _unconstructible(loader: yaml.SafeLoader, root: yaml.Node, first_line: int) -> YamlError | None:
+    """The first scalar (in document order) that cannot be constructed, as a located error naming its key."""
+    constructors = type(loader).yaml_constructors
+    stack: list[tuple[yaml.Node, KeyPath]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(reversed([(child, (*path, k.value)) for k, v in node.value for child in (k, v)]))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed([(item, (*path, index)) for index, item in enumerate(node.value)]))
+        elif isinstance(node, yaml.ScalarNode):
+            construct = constructors.get(node.tag) or constructors.get(None)
+            try:
+                if construct is not None:
+                    construct(loader, node)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                line = node.start_mark.line + first_line
+                if node.tag == "tag:yaml.org,2002:timestamp":
+                    detail = f" ({exc})" if isinstance(exc, ValueError) else ""
+                    message = (
+                        f"{node.value!r} is not a real date{detail}; write a real date such as YYYY-MM-DD "
+                        "(or YYYY-MM-DDTHH:MM:SS with a time), or quote it to keep it as text"
+                    )
+                else:
+                    tag = node.tag.removeprefix("tag:yaml.org,2002:")
+                    message = f"{node.value!r} is not a valid !!{tag} value; fix it or remove the '!!{tag}' tag"
+                return YamlError(message, line, path)
+    return None
 
 
 def load_scalar(text: str) -> Any:

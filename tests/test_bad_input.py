@@ -24,6 +24,7 @@ from conftest import BASIC_CONFIG, SITES, post, run_process, tree_digest, write_
 
 from sonicgen import __version__
 from sonicgen.output.writer import MANIFEST, STAGING_PREFIX, Record, content_type
+from sonicgen.safeyaml import YamlError, load
 
 ERRORS = SITES / "errors"
 CASES = sorted(p.name for p in ERRORS.iterdir() if p.is_dir())
@@ -52,6 +53,9 @@ REQUIRED_CASES = {
     "plugin-duplicate-name",
     "plugin-dependency-cycle",
     "plugin-wrong-return",
+    "impossible-date",
+    "impossible-date-data",
+    "impossible-date-site-yaml",
 }
 
 SUMMARY = re.compile(r"^error: build failed with (\d+) problem\(s\); the previous output was left untouched$")
@@ -198,3 +202,22 @@ def test_alias_bomb_is_rejected_quickly(tmp_path: Path):
     assert "document expands to more than" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (site / "dist").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "wording"),
+    [
+        ("title: x\ndate: 2024-02-30\n", 2, "date", "'2024-02-30' is not a real date (day is out of range for month); write a real date"),
+        ("a:\n  when: 2024-01-01 25:00:00\n", 2, "a.when", "'2024-01-01 25:00:00' is not a real date (hour must be in 0..23)"),
+        ("menu:\n  - {title: x, at: 2024-13-01}\n", 2, "menu[0].at", "'2024-13-01' is not a real date (month must be in 1..12)"),
+        ("a:\n  b: !!int abc\n", 2, "a.b", "'abc' is not a valid !!int value; fix it or remove the '!!int' tag"),
+    ],
+)
+def test_a_well_formed_value_that_is_no_real_value_is_a_yaml_error_naming_its_key(text: str, line: int, field: str, wording: str):
+    """PyYAML's constructors raise ValueError for such values (an impossible date, a tag its value does
+    not fit); the loader turns that into the located error every caller reports as ``file:line: key: ...``."""
+    with pytest.raises(YamlError) as info:
+        load(text)
+    assert (info.value.line, info.value.field) == (line, field)
+    assert info.value.reason.startswith(wording)
+    assert info.value.message == f"{field}: {info.value.reason}"

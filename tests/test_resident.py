@@ -371,3 +371,23 @@ def test_build_watch_reports_an_error_outside_the_build_problems_and_goes_on(mak
         wait_for(lambda: log.read_text().count("Built ") > built, "the next build")
     assert watcher.returncode == 0, log.read_text()
     assert "Traceback" not in log.read_text()
+
+
+def test_build_watch_survives_an_impossible_date_and_builds_once_it_is_fixed(make_site, tmp_path):
+    """2024-02-30 is well-formed YAML that PyYAML cannot make a date of: a field error like any other,
+    in the front matter of an edited entry, never the end of the watch."""
+    site = make_site(POSTS)
+    log = tmp_path / "watch.log"
+    with watching(site, log) as watcher:
+        wait_for(lambda: "Watching for changes" in log.read_text(), "the first build")
+        page = site / "dist/posts/2024/b/index.html"
+        (site / "content/posts/b.md").write_text(bravo().replace("date: 2024-01-02T10:00:00Z", "date: 2024-02-30"), "utf-8")
+        reported = "content/posts/b.md:3: date: '2024-02-30' is not a real date (day is out of range for month)"
+        wait_for(lambda: reported in log.read_text(), "the problem to be reported")
+        assert watcher.poll() is None, log.read_text()  # still watching
+        assert "Second body." in page.read_text("utf-8")  # the last good output stays
+        (site / "content/posts/b.md").write_text(bravo(body="Dated again."), "utf-8")
+        wait_for(lambda: "Dated again." in page.read_text("utf-8"), "the fixed entry to be built")
+    output = log.read_text()
+    assert watcher.returncode == 0, output
+    assert "internal error" not in output and "Traceback" not in output

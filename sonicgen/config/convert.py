@@ -14,16 +14,9 @@ from typing import Any, TypeVar
 import msgspec
 
 from sonicgen.errors import Problems
-from sonicgen.safeyaml import KeyPath, LoadedYaml
+from sonicgen.safeyaml import KeyPath, LoadedYaml, dotted
 
 T = TypeVar("T")
-
-
-def dotted(path: KeyPath) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def _type_name(value: object) -> str:

@@ -111,7 +111,7 @@ def load_config(
     try:
         loaded = load(text)
     except YamlError as exc:
-        problems.error(source, exc.message, line=exc.line)
+        problems.error(source, exc.reason, line=exc.line, field=exc.field)
         raise BuildError(problems) from None
     data = loaded.value if loaded.value is not None else {}
     if not isinstance(data, dict):

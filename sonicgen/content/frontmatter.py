@@ -53,8 +53,8 @@ def parse(text: str) -> Parsed:
         raw, body, body_line = _split(text, "---")
         try:
             loaded = load(raw, first_line=2)
-        except YamlError as exc:
-            raise FrontMatterError(f"front matter: {exc.message}", exc.line) from None
+        except YamlError as exc:  # a value at fault is named by its field (date: ...), as field errors are
+            raise FrontMatterError(exc.message if exc.field else f"front matter: {exc.message}", exc.line) from None
         return Parsed(_mapping(loaded), loaded.lines, body, body_line)
     if first == "+++":
         raw, body, body_line = _split(text, "+++")
