@@ -209,6 +209,47 @@ def test_out_option_and_refusal_to_overwrite_the_site(make_site, tmp_path):
     assert not (site / "static/out").exists()
 
 
+@pytest.mark.parametrize(
+    ("out", "why"),
+    [
+        (".sonicgen", "is .sonicgen/, where sonicgen keeps its build state (--clean would delete it)"),
+        (".sonicgen/pages", "is inside .sonicgen/, where sonicgen keeps its build state"),
+        ("content", "is content/, the site's content (--clean would delete it)"),
+        ("content/_data", "is inside content/, the site's content"),
+        ("templates", "is templates/, which the build reads (--clean would delete it)"),
+        ("static", "is static/, which the build reads (--clean would delete it)"),
+        ("themes", "is themes/, the site's themes (--clean would delete it)"),
+        ("plugins", "is plugins/, which the build reads (--clean would delete it)"),
+        (".", "would overwrite the site itself"),
+    ],
+)
+def test_clean_into_the_build_state_the_site_or_a_source_folder_is_refused_before_anything_is_deleted(make_site, out: str, why: str):
+    site = make_site(
+        {
+            "content/posts/a.md": post("A"),
+            "content/_data/team.yaml": "lead: Ada\n",
+            "templates/extra.html": "<p>mine</p>\n",
+            "static/robots-extra.txt": "kept\n",
+            "themes/mine/notes.txt": "kept\n",
+            "plugins/README.md": "kept\n",
+        }
+    )
+    build_ok(site)
+    before = {rel: tree_digest(site / rel) for rel in (".sonicgen", "content", "templates", "static", "themes", "plugins", "dist")}
+    result = run(site, "build", "--clean", "-o", out)
+    assert result.exit_code == 1
+    assert f"{(site / out).resolve()}: output directory {why}; choose another --out, such as --out dist" in result.output
+    assert {rel: tree_digest(site / rel) for rel in before} == before  # nothing deleted, nothing written
+
+
+def test_an_output_dir_setting_on_the_build_state_is_refused_and_names_the_setting(make_site):
+    site = make_site({"content/posts/a.md": post("A")}, config=BASIC_CONFIG + "output_dir: .sonicgen\n")
+    result = run(site, "build", "--clean")
+    assert result.exit_code == 1
+    expected = "output directory is .sonicgen/, where sonicgen keeps its build state (--clean would delete it); "
+    assert expected + "set output_dir in site.yaml to another folder (dist)" in result.output
+
+
 def test_strict_turns_warnings_into_failure(make_site):
     site = make_site({"content/posts/a.md": post("A", mood="happy")})
     result = run(site, "build")

@@ -14,6 +14,8 @@ from sonicgen.errors import BuildError, Problem, Problems
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.render.theme import theme_dir
 
+_STATE_DIR = ".sonicgen"  # build/state.py's STATE_DIR: configure sits beside state, so it cannot import it
+
 
 @dataclass
 class Configured:
@@ -47,14 +49,32 @@ def configure(config_path: Path, options: BuildOptions, now: datetime) -> Config
 
 
 def output_dir(config: Config, options: BuildOptions) -> Path:
-    """Where the build writes: ``--out`` or ``output_dir``, refused where it would overwrite what the build reads."""
+    """Where the build writes: ``--out`` or ``output_dir``, refused before anything is written (or
+    deleted: ``--clean`` removes everything else in it) where that would hit what the build reads or keeps."""
     out = options.out.resolve() if options.out else config.output_dir
-    guarded = {config.root: "the site itself", config.content_dir: "the content folder"}
-    for place, what in guarded.items():
-        if out == place or place.is_relative_to(out) or out.is_relative_to(config.content_dir):
-            raise BuildError([Problem(str(out), f"output directory would overwrite {what}; choose another --out")])
-    for folder in input_roots(config):  # static files, templates, data, plugins, the theme
-        if out.is_relative_to(folder):
-            where = folder.relative_to(config.root) if folder.is_relative_to(config.root) else folder
-            raise BuildError([Problem(str(out), f"output directory is inside {where}/, which the build reads; choose another --out")])
+
+    def name(place: Path) -> str:
+        shown = place.relative_to(config.root).as_posix() if place.is_relative_to(config.root) else str(place)
+        return shown if place.is_file() else shown + "/"
+
+    protected = [
+        (config.root / _STATE_DIR, f"{_STATE_DIR}/, where sonicgen keeps its build state"),
+        (config.content_dir, f"{name(config.content_dir)}, the site's content"),
+        (config.root / "themes", "themes/, the site's themes"),
+        *((place, f"{name(place)}, which the build reads") for place in input_roots(config)),  # static, templates, data, plugins, theme
+    ]
+    why = None
+    if out == config.root or config.root.is_relative_to(out):
+        why = "would overwrite the site itself"
+    else:
+        for place, what in protected:
+            if place.is_relative_to(out):
+                why = f"{'is' if place == out else 'contains'} {what} (--clean would delete it)"
+                break
+            if out.is_relative_to(place):
+                why = f"is inside {what}"
+                break
+    if why is not None:
+        fix = "choose another --out, such as --out dist" if options.out else f"set output_dir in {config.source} to another folder (dist)"
+        raise BuildError([Problem(str(out), f"output directory {why}; {fix}")])
     return out
