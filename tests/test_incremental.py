@@ -141,6 +141,20 @@ def test_why_lists_the_recorded_inputs_of_one_page(make_site):
     assert unknown.exit_code == 1 and "did you mean posts/2024/a/index.html" in unknown.output
 
 
+def test_why_takes_an_output_path_relative_to_the_output_folder_with_or_without_a_slash(make_site):
+    site = three_posts(make_site)
+    assert run(site, "build").exit_code == 0
+    for asked in ("posts/index.html", "/posts/index.html", "posts/", "/posts/", "posts", "https://test.example/posts/"):
+        result = run(site, "why", asked)
+        assert result.exit_code == 0, (asked, result.output)
+        assert result.output.startswith("posts/index.html read "), (asked, result.output)
+        assert "template list.html  [tpl:list.html]" in result.output
+    entry = run(site, "why", "posts/2024/a/index.html")
+    assert entry.exit_code == 0 and entry.output.startswith("posts/2024/a/index.html read "), entry.output
+    wrong = run(site, "why", "posts/2024/alpha/")
+    assert wrong.exit_code == 1 and "no inputs for posts/2024/alpha/index.html" in wrong.output
+
+
 def test_a_failed_incremental_build_keeps_the_last_good_output_and_state(make_site):
     site = three_posts(make_site)
     rebuild(site)

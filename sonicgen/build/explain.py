@@ -20,12 +20,16 @@ class Explanation:
 
 
 def _path(config: Config, url: str) -> str:
-    """An output path from a URL, an absolute URL of the site, or an output path itself."""
+    """An output path from a URL (``/posts/``), an absolute URL of the site, or an output path relative
+    to the output folder (``posts/index.html``, ``posts/``), which the base URL's sub-path does not prefix."""
     parts = urlsplit(url)
     route = parts.path or "/"
-    prefix = base_path(config.site.base_url)
-    if route.startswith(prefix):
-        route = "/" + route[len(prefix) :]
+    if not parts.scheme and not parts.netloc and not route.startswith("/"):
+        route = "/" + route
+    else:
+        prefix = base_path(config.site.base_url)
+        if route.startswith(prefix):
+            route = "/" + route[len(prefix) :]
     try:
         return output_path(route)
     except UrlError as exc:
@@ -41,6 +45,9 @@ def explain(config: Config, url: str) -> Explanation:
     state = BuildState.open(config.root)
     try:
         keys = state.inputs_of(path)
+        if keys is None and not path.endswith("/index.html"):  # posts/ written as posts or /posts
+            folder = state.inputs_of(f"{path}/index.html")
+            path, keys = (f"{path}/index.html", folder) if folder is not None else (path, keys)
         known = state.output_paths() if keys is None else []
     finally:
         state.close()
