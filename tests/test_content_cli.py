@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
-from conftest import SITES, run, tree_digest
+from conftest import SITES, post, run, run_process, tree_digest
 
 from sonicgen.config import load_config
 from sonicgen.errors import Problems
@@ -126,3 +127,40 @@ def test_a_broken_content_db_fails_the_build_cleanly_and_is_left_alone(tmp_path)
     assert "content.db: not a SQLite database" in result.output and "Traceback" not in result.output
     assert (site / "content.db").read_text() == "these are my notes, not a database\n"
     assert not (site / "dist").exists()
+
+
+def test_ls_lists_the_readable_files_and_names_the_others_with_exit_1(make_site):
+    """An entry that cannot be read (here an impossible date, 2024-02-30) is a problem with its file,
+    line and field, never silently missing from the list."""
+    site = make_site(
+        {
+            "content/posts/good.md": post("Good"),
+            "content/posts/feb30.md": "---\ntitle: Feb 30\ndate: 2024-02-30\n---\n\nBody.\n",
+        }
+    )
+    proc = run_process(site, "content", "ls", "posts")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("good\tGood\t2024-01-01T10:00:00+00:00\t")
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "1 of 1 entries"
+    assert lines[1].startswith("content/posts/feb30.md:3: date: '2024-02-30' is not a real date (day is out of range for month)")
+    assert lines[2] == "error: 1 entry of posts could not be read and is not listed; fix the problems above"
+    assert "Traceback" not in proc.stderr
+
+
+def test_ls_reports_a_sqlite_row_with_invalid_json_in_a_list_column_and_lists_the_others(make_site):
+    site = make_site({f"content/posts/{slug}.md": post(slug.upper(), tags=["x"]) for slug in ("a", "b", "c", "d")})
+    assert run(site, "content", "export", "posts", "--to", "sqlite").exit_code == 0
+    set_source(site, "posts", "sqlite")
+    with sqlite3.connect(site / "content.db") as conn:
+        conn.execute("""UPDATE posts SET tags = '["x", ' WHERE slug = 'd'""")
+    conn.close()
+    proc = run_process(site, "content", "ls", "posts")
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(line.split("\t")[0] for line in proc.stdout.splitlines()) == ["a", "b", "c"]
+    assert "3 of 3 entries" in proc.stderr
+    assert (
+        "content.db: table posts, row 4 (slug 'd'): tags: "
+        """expected a list stored as JSON text such as ["a", "b"], got text ('["x", ')"""
+    ) in proc.stderr.splitlines()
+    assert "error: 1 entry of posts could not be read and is not listed" in proc.stderr

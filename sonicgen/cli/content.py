@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 
 from sonicgen.cli.display import Display
 from sonicgen.config import Config, load_config
+from sonicgen.errors import Problems
 from sonicgen.sources import Query, Store, StoreError, collection_config, open_store
 from sonicgen.sources.sqlite.schema import apply, status
 from sonicgen.sources.transfer import Kind, transfer
@@ -74,18 +76,28 @@ def content_commands(run: Runner, config_option: Callable[[Any], Any]) -> click.
         """List the entries of COLLECTION with their versions."""
 
         def action(config: Config, store: Store) -> None:
-            page = store.list(collection, Query(filters=_filters(filters), sort=sort, limit=limit, cursor=cursor))
+            problems = Problems()
+            page = store.list(collection, Query(filters=_filters(filters), sort=sort, limit=limit, cursor=cursor), problems)
             spec = config.site.collections[collection]
             if as_json:
                 items = [{"slug": s.entry.slug, "version": s.version, "fields": _plain(dict(s.entry.fields))} for s in page.items]
                 click.echo(json.dumps({"data": items, "meta": {"total": page.total, "cursor": page.cursor}}, ensure_ascii=False))
-                return
-            for stored in page.items:
-                fields = stored.entry.fields
-                when = fields.get(spec.date_field)
-                click.echo(f"{stored.entry.slug}\t{fields.get(spec.title_field, '')}\t{_plain(when) or '-'}\t{stored.version[:12]}")
-            more = f"; next page: --cursor {page.cursor}" if page.cursor else ""
-            click.echo(f"{len(page.items)} of {page.total} entries{more}", err=True)
+            else:
+                for stored in page.items:
+                    fields = stored.entry.fields
+                    when = fields.get(spec.date_field)
+                    click.echo(f"{stored.entry.slug}\t{fields.get(spec.title_field, '')}\t{_plain(when) or '-'}\t{stored.version[:12]}")
+                more = f"; next page: --cursor {page.cursor}" if page.cursor else ""
+                click.echo(f"{len(page.items)} of {page.total} entries{more}", err=True)
+            if problems.errors:  # the readable entries are listed; the others are named, and the command fails
+                display = Display()
+                display.problems(problems.errors)
+                unread = len({p.source for p in problems.errors})
+                what = "1 entry" if unread == 1 else f"{unread} entries"
+                display.error(
+                    f"{what} of {collection} could not be read and {'is' if unread == 1 else 'are'} not listed; fix the problems above"
+                )
+                sys.exit(1)
 
         with_store(config_path, collection, action, "cannot list")
 

@@ -127,8 +127,9 @@ class Store(Protocol):
         skipped.  ``memory`` is optional: a store that can use it reads only what changed since."""
         ...
 
-    def list(self, collection: str, query: Query = Query()) -> Listing:
-        """One page of valid entries matching ``query``, in a stable order."""
+    def list(self, collection: str, query: Query = Query(), problems: Problems | None = None) -> Listing:
+        """One page of valid entries matching ``query``, in a stable order; what is wrong with the
+        entries left out because they cannot be read goes to ``problems`` (all of them, on every page)."""
         ...
 
     def get(self, collection: str, slug: str) -> Stored:

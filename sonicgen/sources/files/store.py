@@ -216,10 +216,14 @@ class FilesStore:
             except Unrememberable:
                 continue
 
-    def list(self, collection: str, query: Query = DEFAULT_QUERY) -> Listing:
+    def list(self, collection: str, query: Query = DEFAULT_QUERY, problems: Problems | None = None) -> Listing:
         spec = self._spec(collection)
         with self._mutex:
-            holders = builtins.list(self._refresh(collection).slugs.values())
+            index = self._refresh(collection)
+            holders = builtins.list(index.slugs.values())
+        if problems is not None:
+            for file in index.files.values():
+                problems.extend(file.problems)
         listing = run_query((Stored(f.entry, f.version) for f in holders if f.entry is not None), spec, query)
         return replace(listing, items=[Stored(_own(stored.entry), stored.version) for stored in listing.items])
 

@@ -127,11 +127,11 @@ class SqliteStore:
             if entry is not None:
                 yield entry
 
-    def list(self, collection: str, query: Query = _EVERYTHING) -> Listing:
+    def list(self, collection: str, query: Query = _EVERYTHING, problems: Problems | None = None) -> Listing:
         spec = self._collection(collection)
         items = []
         for row in self._rows(collection, spec):
-            entry = self._entry(collection, spec, row, Problems())
+            entry = self._entry(collection, spec, row, Problems() if problems is None else problems)
             if entry is not None:
                 items.append(Stored(entry, str(row["_version"])))
         return run_query(items, spec, query)
