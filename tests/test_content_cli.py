@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import SITES, post, run, run_process, tree_digest
 
 from sonicgen.config import load_config
+from sonicgen.content.models import Entry, SourceRef
 from sonicgen.errors import Problems
 from sonicgen.sources import open_store
+from sonicgen.sources.sqlite.store import SqliteStore
 from sonicgen.sources.transfer import with_source
 
 GOLDEN = SITES / "golden"
@@ -164,3 +168,118 @@ def test_ls_reports_a_sqlite_row_with_invalid_json_in_a_list_column_and_lists_th
         """expected a list stored as JSON text such as ["a", "b"], got text ('["x", ')"""
     ) in proc.stderr.splitlines()
     assert "error: 1 entry of posts could not be read and is not listed" in proc.stderr
+
+
+def sqlite_store(site: Path, collection: str = "posts") -> SqliteStore:
+    """The collection's rows as the write API reaches them, whatever site.yaml says its source is."""
+    config, _ = load_config(site / "site.yaml")
+    return SqliteStore(with_source(config, collection, "sqlite"))
+
+
+def rows(site: Path) -> dict[str, str]:
+    with sqlite3.connect(site / "content.db") as conn:
+        found = dict(conn.execute("SELECT slug, title FROM posts").fetchall())
+    conn.close()
+    return found
+
+
+def database_dump(site: Path) -> str:
+    conn = sqlite3.connect(site / "content.db")
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_export_refuses_to_overwrite_rows_edited_in_the_database_since_the_last_export_unless_forced(make_site):
+    site = make_site({f"content/posts/{slug}.md": post(slug.upper()) for slug in ("a", "b", "c", "d")})
+    first = run_process(site, "content", "export", "posts", "--to", "sqlite")
+    assert first.returncode == 0, first.stderr
+    assert "Exported 4 entries of posts: files → sqlite (4 new, 0 updated, 0 unchanged); 0 rows with no file kept" in first.stdout
+
+    store = sqlite_store(site)  # b edited through the store (as the write API does), c by hand in SQL
+    try:
+        stored = store.get("posts", "b")
+        store.save(dataclasses.replace(stored.entry, fields={**stored.entry.fields, "title": "B from the API"}), expected=stored.version)
+    finally:
+        store.close()
+    with sqlite3.connect(site / "content.db") as conn:
+        conn.execute("UPDATE posts SET title = 'C by hand' WHERE slug = 'c'")
+    conn.close()
+    for slug in ("b", "c", "d"):  # files edited too: the export would overwrite b and c; d was not edited in the database
+        (site / f"content/posts/{slug}.md").write_text(post(f"{slug.upper()} from the file"), "utf-8")
+    before = database_dump(site)
+
+    refused = run_process(site, "content", "export", "posts", "--to", "sqlite")
+    assert refused.returncode == 1, refused.stderr
+    lines = refused.stderr.splitlines()
+    hint = "copy it to the files first (sonicgen content import posts --from sqlite) or pass --force"
+    assert lines[0].startswith("content.db: table posts, row 2 (slug 'b'): changed in the database since the last import or export")
+    assert lines[1].startswith("content.db: table posts, row 3 (slug 'c'): changed in the database since the last import or export")
+    assert all(line.endswith(f"and the copy would overwrite it; {hint}") for line in lines[:2])
+    assert lines[2:] == ["error: export failed with 2 problem(s); nothing was changed"]
+    assert database_dump(site) == before  # nothing written, d included
+
+    forced = run_process(site, "content", "export", "posts", "--to", "sqlite", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "(0 new, 3 updated, 1 unchanged)" in forced.stdout
+    assert rows(site) == {"a": "A", "b": "B from the file", "c": "C from the file", "d": "D from the file"}
+    again = run_process(site, "content", "export", "posts", "--to", "sqlite")
+    assert again.returncode == 0 and "(0 new, 0 updated, 4 unchanged)" in again.stdout, again.stderr
+
+
+def test_an_import_takes_the_database_edits_and_the_next_export_overwrites_nothing_edited(make_site):
+    site = make_site({f"content/posts/{slug}.md": post(slug.upper()) for slug in ("a", "b")})
+    assert run_process(site, "content", "export", "posts", "--to", "sqlite").returncode == 0
+    with sqlite3.connect(site / "content.db") as conn:
+        conn.execute("UPDATE posts SET title = 'B edited' WHERE slug = 'b'")
+    conn.close()
+    imported = run_process(site, "content", "import", "posts", "--from", "sqlite")
+    assert imported.returncode == 0, imported.stderr
+    assert "Imported 2 entries of posts: sqlite → files (0 new, 1 updated, 1 unchanged); 0 files with no row kept" in imported.stdout
+    assert 'title: "B edited"' in (site / "content/posts/b.md").read_text("utf-8")
+    exported = run_process(site, "content", "export", "posts", "--to", "sqlite")
+    assert exported.returncode == 0 and "(0 new, 0 updated, 2 unchanged)" in exported.stdout, exported.stderr
+
+
+def test_export_keeps_rows_with_no_file_and_mirror_removes_them_unless_edited_in_the_database(make_site):
+    site = make_site({f"content/posts/{slug}.md": post(slug.upper()) for slug in ("a", "b", "c")})
+    assert run_process(site, "content", "export", "posts", "--to", "sqlite").returncode == 0
+    (site / "content/posts/c.md").unlink()
+    kept = run_process(site, "content", "export", "posts", "--to", "sqlite")
+    assert kept.returncode == 0, kept.stderr
+    assert (
+        "Exported 2 entries of posts: files → sqlite (0 new, 0 updated, 2 unchanged); 1 row with no file kept (use --mirror to remove them)"
+        in kept.stdout
+    )
+    assert sorted(rows(site)) == ["a", "b", "c"]
+
+    store = sqlite_store(site)  # a row made in the database: --mirror would delete work no file holds
+    try:
+        store.save(Entry("posts", "z", {"title": "Z", "date": datetime(2024, 5, 1, tzinfo=UTC)}, "Only here.", SourceRef(""), ""))
+    finally:
+        store.close()
+    refused = run_process(site, "content", "export", "posts", "--to", "sqlite", "--mirror")
+    assert refused.returncode == 1
+    assert "content.db: table posts, row 4 (slug 'z'): written in the database, not by an import or export" in refused.stderr
+    assert "and --mirror would delete it; copy it to the files first" in refused.stderr
+    assert "slug 'c'" not in refused.stderr  # exported by the first export and not edited since: no conflict
+    assert sorted(rows(site)) == ["a", "b", "c", "z"]
+
+    (site / "content/posts/z.md").write_text(post("Z"), "utf-8")  # z kept as a file: only c goes
+    mirrored = run_process(site, "content", "export", "posts", "--to", "sqlite", "--mirror", "--force")
+    assert mirrored.returncode == 0, mirrored.stderr
+    assert "; 1 row with no file removed (--mirror)" in mirrored.stdout
+    assert sorted(rows(site)) == ["a", "b", "z"]
+
+
+def test_a_failed_import_says_import_failed(make_site):
+    site = make_site({"content/posts/a.md": post("A", tags=["x"])})
+    assert run_process(site, "content", "export", "posts", "--to", "sqlite").returncode == 0
+    with sqlite3.connect(site / "content.db") as conn:
+        conn.execute("UPDATE posts SET tags = 'x, y' WHERE slug = 'a'")
+    conn.close()
+    proc = run_process(site, "content", "import", "posts", "--from", "sqlite")
+    assert proc.returncode == 1
+    assert "content.db: table posts, row 1 (slug 'a'): tags: expected a list stored as JSON text" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "error: import failed with 1 problem(s); nothing was changed"

@@ -226,7 +226,7 @@ def test_a_new_collection_gets_its_table_and_existing_data_stays(site: Path):
     assert opened.get("notes", "n1").entry.fields == {"text": "hello"}
     assert opened.get("posts", "kept").entry.fields["title"] == "Kept"
     opened.close()
-    assert [i for i, _ in ledger(site)] == ["0001_changes", "0002_schema", "schema:posts:0001", "schema:notes:0001"]
+    assert [i for i, _ in ledger(site)] == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001", "schema:notes:0001"]
 
 
 def test_removing_a_field_that_holds_values_is_refused_and_changes_nothing(site: Path):
@@ -288,14 +288,15 @@ def test_status_and_dry_run_show_pending_migrations_without_changing_anything(si
     config = configure(site)
     fresh = status(config)
     assert not fresh.exists and fresh.applied == [] and fresh.refused == []
-    assert [m.id for m in fresh.pending] == ["0001_changes", "0002_schema", "schema:posts:0001"]
-    assert [m.id for m in apply(config, dry_run=True)] == ["0001_changes", "0002_schema", "schema:posts:0001"]
+    assert [m.id for m in fresh.pending] == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001"]
+    assert [m.id for m in apply(config, dry_run=True)] == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001"]
     assert not (site / "content.db").exists()  # neither status nor a dry run creates the database
 
-    assert [m.id for m in apply(config)] == ["0001_changes", "0002_schema", "schema:posts:0001"]
+    assert [m.id for m in apply(config)] == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001"]
     assert apply(config) == []  # idempotent
     done = status(config)
-    assert done.exists and [a.id for a in done.applied] == ["0001_changes", "0002_schema", "schema:posts:0001"] and done.pending == []
+    assert done.exists and done.pending == []
+    assert [a.id for a in done.applied] == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001"]
 
     config = configure(site, site_yaml(FIELDS + "      summary: {type: text, required: true}\n"))
     before = digest(site)
@@ -639,7 +640,8 @@ def test_four_processes_writing_at_once_lose_nothing(site: Path, tmp_path: Path)
     assert sum(1 for c in changes if c["slug"].startswith("shared-")) == workers * shared_per_worker
     last = {c["slug"]: c["seq"] for c in changes}
     assert {r["slug"]: r["_version"] for r in conn.execute("SELECT slug, _version FROM posts")} == last
-    assert [r[0] for r in conn.execute("SELECT id FROM _migrations ORDER BY rowid")] == ["0001_changes", "0002_schema", "schema:posts:0001"]
+    applied = [r[0] for r in conn.execute("SELECT id FROM _migrations ORDER BY rowid")]
+    assert applied == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001"]
     conn.close()
 
 
@@ -647,4 +649,4 @@ def test_processes_opening_with_the_same_schema_change_apply_it_once(site: Path,
     apply(configure(site))
     configure(site, site_yaml(FIELDS + "      subtitle: {type: string}\n"))
     run_workers(site, tmp_path, 4, 0)
-    assert [i for i, _ in ledger(site)] == ["0001_changes", "0002_schema", "schema:posts:0001", "schema:posts:0002"]
+    assert [i for i, _ in ledger(site)] == ["0001_changes", "0002_schema", "0003_transfers", "schema:posts:0001", "schema:posts:0002"]

@@ -129,7 +129,7 @@ def content_commands(run: Runner, config_option: Callable[[Any], Any]) -> click.
 
         with_store(config_path, collection, action, "cannot show")
 
-    def move(config_path: Path, collection: str, source: str | None, target: str | None, verb: str) -> None:
+    def move(config_path: Path, collection: str, source: str | None, target: str | None, verb: str, force: bool, mirror: bool) -> None:
         display = Display()
 
         def go() -> None:
@@ -137,28 +137,41 @@ def content_commands(run: Runner, config_option: Callable[[Any], Any]) -> click.
             configured = collection_config(config, collection).source
             origin: Kind = "sqlite" if (source or configured) == "sqlite" else "files"
             destination: Kind = "sqlite" if (target or configured) == "sqlite" else "files"
-            done = transfer(config, collection, origin, destination)
-            display.info(f"{verb} {done.copied} entries of {collection}: {done.source} → {done.target}")
+            done = transfer(config, collection, origin, destination, force=force, mirror=mirror)
+            counts = f"{done.new} new, {done.updated} updated, {done.unchanged} unchanged"
+            theirs, ours = ("row", "file") if destination == "sqlite" else ("file", "row")
+            others = f"{done.others} {theirs}{'' if done.others == 1 else 's'} with no {ours} "
+            others += "removed (--mirror)" if mirror else "kept (use --mirror to remove them)"
+            display.info(f"{verb} {done.copied} entries of {collection}: {done.source} → {done.target} ({counts}); {others}")
             if destination != configured:
                 display.info(f"set `source: {destination}` on collection {collection} in {config.source} to build from it")
 
-        run(display, go, f"{verb.lower()} failed")
+        run(display, go, f"{verb.lower().removesuffix('ed')} failed")
+
+    force_option = click.option(
+        "--force", is_flag=True, help="Overwrite (or with --mirror delete) database rows edited since the last import or export."
+    )
+    mirror_option = click.option("--mirror", is_flag=True, help="Also remove the target's entries that the source does not have.")
 
     @content.command("export")
     @config_option
     @click.argument("collection")
     @click.option("--to", "target", type=click.Choice(["files", "sqlite"]), required=True, help="The store to copy into.")
-    def export(config_path: Path, collection: str, target: str) -> None:
-        """Copy COLLECTION from the store it uses into the other store (entries there are replaced)."""
-        move(config_path, collection, None, target, "Exported")
+    @force_option
+    @mirror_option
+    def export(config_path: Path, collection: str, target: str, force: bool, mirror: bool) -> None:
+        """Copy COLLECTION from the store it uses into the other store (entries there are replaced; others are kept unless --mirror)."""
+        move(config_path, collection, None, target, "Exported", force, mirror)
 
     @content.command("import")
     @config_option
     @click.argument("collection")
     @click.option("--from", "source", type=click.Choice(["files", "sqlite"]), required=True, help="The store to copy from.")
-    def import_(config_path: Path, collection: str, source: str) -> None:
-        """Copy COLLECTION from the other store into the one it uses (entries there are replaced)."""
-        move(config_path, collection, source, None, "Imported")
+    @force_option
+    @mirror_option
+    def import_(config_path: Path, collection: str, source: str, force: bool, mirror: bool) -> None:
+        """Copy COLLECTION from the other store into the one it uses (entries there are replaced; others are kept unless --mirror)."""
+        move(config_path, collection, source, None, "Imported", force, mirror)
 
     return content
 

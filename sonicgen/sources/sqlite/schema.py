@@ -9,8 +9,8 @@ of sqlite collections may not use, so no field can ever collide with one.  ``_id
 
 Two kinds of migrations are recorded in ``_migrations`` (see :mod:`sonicgen.db.migrations`):
 
-* fixed ones for sonicgen's own tables (``0001_changes``, ``0002_schema``), checksummed, so
-  an applied migration edited later is caught;
+* fixed ones for sonicgen's own tables (``0001_changes``, ``0002_schema``, ``0003_transfers``),
+  checksummed, so an applied migration edited later is caught;
 * migrations derived from site.yaml, one per collection per change, with ids
   ``schema:<collection>:<nnnn>`` numbered per collection.  Each is planned *inside* the
   write transaction that applies it, from the database as it is at that moment, so two
@@ -80,6 +80,18 @@ FIXED = (
             "    field TEXT NOT NULL,\n"
             "    type TEXT NOT NULL,\n"
             "    PRIMARY KEY (collection, field)\n"
+            ")",
+        ),
+    ),
+    Migration(
+        "0003_transfers",
+        "each row as the last import or export left it, to tell rows edited since",
+        (
+            "CREATE TABLE _transfers (\n"
+            "    collection TEXT NOT NULL,\n"
+            "    slug TEXT NOT NULL,\n"
+            "    digest TEXT NOT NULL,\n"
+            "    PRIMARY KEY (collection, slug)\n"
             ")",
         ),
     ),

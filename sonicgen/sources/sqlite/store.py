@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
@@ -34,6 +35,7 @@ from sonicgen.sources.base import ANY, Change, Conflict, Listing, NotFound, Quer
 from sonicgen.sources.query import run_query
 from sonicgen.sources.sqlite.schema import connect, decode, encode, ensure_schema, q, sqlite_collections, type_key
 
+_BOOKKEEPING = ("_id", "_version", "_created", "_updated")
 _DATETIME = FieldSpec(type="datetime")
 _BOOLEAN = FieldSpec(type="boolean")
 _SYSTEM = ("body", "_path", "_extra", "_template", "_draft", "_expires")
@@ -86,6 +88,34 @@ def load_extra(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("expected a JSON object")
     return value
+
+
+def _digest(columns: Mapping[str, Any]) -> str:
+    """What a row holds (slug, fields, body, system columns; not its id, version or times), the same for
+    a row as read and the values written into it: NULLs are left out (a field added since changes
+    nothing) and whole REALs count as integers (a REAL column gives 3 back as 3.0)."""
+    held = {
+        name: int(value) if isinstance(value, float) and value.is_integer() else value
+        for name, value in columns.items()
+        if value is not None and name not in _BOOKKEEPING
+    }
+    return hashlib.sha256(json.dumps(held, sort_keys=True, ensure_ascii=False, default=repr).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """One row as an import or export sees it: where it is (for messages), its version, what it holds
+    now, and what it held when the last import or export wrote or read it (None: none did)."""
+
+    where: str
+    version: str
+    digest: str
+    transferred: str | None
+
+    @property
+    def edited(self) -> bool:
+        """Changed in the database (by the write API or by hand) since the last import or export."""
+        return self.digest != self.transferred
 
 
 def _path_problem(path: Any) -> str | None:
@@ -147,6 +177,42 @@ class SqliteStore:
             listed = "; ".join(str(p) for p in problems.errors)
             raise StoreError(f"{listed} (correct the row, or save the entry again through sonicgen)")
         return Stored(entry, str(rows[0]["_version"]))
+
+    def row_states(self, collection: str) -> dict[str, RowState]:
+        """Every row of ``collection`` by slug, readable or not, with what the last import or export saw of it."""
+        spec = self._collection(collection)
+        columns = self._columns(spec)
+        sql = (
+            f"SELECT {', '.join(f'r.{q(c)}' for c in columns)}, t.digest AS _transferred FROM {q(collection)} r "
+            "LEFT JOIN _transfers t ON t.collection = ? AND t.slug = r.slug ORDER BY r._id"
+        )
+        with self._lock, self._sqlite_errors():
+            rows = self._conn.execute(sql, (collection,)).fetchall()
+        return {
+            row["slug"]: RowState(
+                f"{self.label}: table {collection}, row {row['_id']} (slug {row['slug']!r})",
+                str(row["_version"]),
+                _digest({c: row[c] for c in columns}),
+                row["_transferred"],
+            )
+            for row in rows
+        }
+
+    def digest_of(self, entry: Entry) -> str:
+        """The :attr:`RowState.digest` of the row ``entry`` would be saved as (StoreError when it is invalid)."""
+        return _digest({"slug": entry.slug, **self._values(entry, self._collection(entry.collection))})
+
+    def mark_transferred(self, collection: str, digests: Mapping[str, str]) -> None:
+        """Remember what rows held when an import or export wrote or read them (slug → digest)."""
+        self._collection(collection)
+        sql = "INSERT OR REPLACE INTO _transfers (collection, slug, digest) VALUES (?, ?, ?)"
+
+        def write() -> None:
+            with write_transaction(self._conn) as conn:
+                conn.executemany(sql, [(collection, slug, digest) for slug, digest in digests.items()])
+
+        with self._lock, self._sqlite_errors():
+            retry_busy(write)
 
     def changes(self, since: int = 0) -> builtins.list[Change]:
         names = list(self.collections)
@@ -239,23 +305,30 @@ class SqliteStore:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def save(self, entry: Entry, *, expected: str | None = ANY) -> Stored:
+    def save(self, entry: Entry, *, expected: str | None = ANY, transferred: bool = False) -> Stored:
+        """See :class:`~sonicgen.sources.base.Store`; ``transferred``: an import or export writes the row, and
+        remembers what it wrote in the same transaction (see :meth:`row_states`)."""
         spec = self._collection(entry.collection)
         values = self._values(entry, spec)
         with self._lock, self._sqlite_errors():
-            return retry_busy(partial(self._save, entry.collection, spec, entry.slug, values, expected))
+            return retry_busy(partial(self._save, entry.collection, spec, entry.slug, values, expected, transferred))
 
     def delete(self, collection: str, slug: str, *, expected: str | None = ANY) -> None:
         self._collection(collection)
         with self._lock, self._sqlite_errors():
             retry_busy(partial(self._delete, collection, slug, expected))
 
-    def _save(self, name: str, spec: CollectionConfig, slug: str, values: dict[str, Any], expected: str | None) -> Stored:
+    def _save(
+        self, name: str, spec: CollectionConfig, slug: str, values: dict[str, Any], expected: str | None, transferred: bool = False
+    ) -> Stored:
         table = q(name)
         now = datetime.now(UTC).isoformat()
         with write_transaction(self._conn) as conn:
             current = conn.execute(f"SELECT _id, _version FROM {table} WHERE slug = ?", (slug,)).fetchone()
             self._check(name, slug, None if current is None else str(current["_version"]), expected)
+            if transferred:
+                digest = _digest({"slug": slug, **values})
+                conn.execute("INSERT OR REPLACE INTO _transfers (collection, slug, digest) VALUES (?, ?, ?)", (name, slug, digest))
             seq = self._record(name, slug, "save")
             values = {**values, "_updated": now, "_version": seq}
             if current is None:
@@ -280,6 +353,7 @@ class SqliteStore:
             self._check(name, slug, str(current["_version"]), expected)
             self._record(name, slug, "delete")
             conn.execute(f"DELETE FROM {q(name)} WHERE slug = ?", (slug,))
+            conn.execute("DELETE FROM _transfers WHERE collection = ? AND slug = ?", (name, slug))
 
     def _check(self, name: str, slug: str, current: str | None, expected: str | None) -> None:
         """Optimistic concurrency: the writer must have read the version that is there now."""
