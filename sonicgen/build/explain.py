@@ -39,7 +39,7 @@ def _path(config: Config, url: str) -> str:
 def explain(config: Config, url: str) -> Explanation:
     """The recorded inputs of the output at ``url``; SonicgenError when there are none to show."""
     where = state_path(config.root)
-    if not where.is_file():
+    if not where.exists():
         raise SonicgenError(f"{where.relative_to(config.root)}: no build state yet; run `sonicgen build` first")
     path = _path(config, url)
     state = BuildState.open(config.root)
@@ -52,7 +52,7 @@ def explain(config: Config, url: str) -> Explanation:
     finally:
         state.close()
     if state.damage is not None:
-        raise SonicgenError(f"{state.damage}; delete .sonicgen/ and build again")
+        raise SonicgenError(state.damage if state.locked else f"{state.damage}; delete .sonicgen/ and build again")
     if keys is None:
         close = difflib.get_close_matches(path, known, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -25,7 +25,7 @@ import msgspec
 
 from sonicgen.build.reads import Reads
 from sonicgen.content import deps
-from sonicgen.db.connect import DatabaseError, open_db, retry_busy, write_transaction
+from sonicgen.db.connect import DatabaseError, is_locked, locked_message, open_db, retry_busy, write_transaction
 from sonicgen.db.migrations import Migration, migrate
 
 STATE_DIR = ".sonicgen"
@@ -182,11 +182,12 @@ class BuildState:
     nothing and writes do nothing, so a build goes on (slower) and says why.
     """
 
-    def __init__(self, path: Path, label: str, conn: sqlite3.Connection | None, damage: str | None = None) -> None:
+    def __init__(self, path: Path, label: str, conn: sqlite3.Connection | None, damage: str | None = None, locked: bool = False) -> None:
         self.path = path
         self.label = label  # how messages name it (``.sonicgen/state.db``)
         self._conn = conn
         self.damage = damage
+        self.locked = locked  # the damage is another process holding the database: waiting cures it
 
     @classmethod
     def open(cls, root: Path) -> BuildState:
@@ -195,19 +196,32 @@ class BuildState:
         label = path.relative_to(root).as_posix()
         try:
             conn = open_db(path, synchronous="NORMAL", label=label, verify=False)
-        except (DatabaseError, sqlite3.DatabaseError) as exc:
+        except DatabaseError as exc:
+            return cls.absent(path, label, str(exc), locked=exc.locked)
+        except sqlite3.DatabaseError as exc:
             return cls.absent(path, label, str(exc))
+        except OSError as exc:  # a folder in its place, or a file this user may not read
+            return cls.absent(path, label, f"{label}: cannot be opened ({exc.strerror}); it must be a SQLite file you may read and write")
         try:
             migrate(conn, MIGRATIONS, label)
         except (DatabaseError, sqlite3.DatabaseError) as exc:
             conn.close()
+            if isinstance(exc, sqlite3.Error) and is_locked(exc):
+                return cls.absent(path, label, locked_message(label), locked=True)
             return cls.absent(path, label, str(exc))
         return cls(path, label, conn)
 
     @classmethod
-    def absent(cls, path: Path, label: str, why: str) -> BuildState:
+    def absent(cls, path: Path, label: str, why: str, *, locked: bool = False) -> BuildState:
         """No build state: every read finds nothing and every write does nothing."""
-        return cls(path, label, None, why)
+        return cls(path, label, None, why, locked)
+
+    def _failed(self, exc: sqlite3.DatabaseError) -> None:
+        """Keep why a statement failed; from then on the state is not used."""
+        if is_locked(exc):
+            self.damage, self.locked = locked_message(self.label), True
+        else:
+            self.damage = f"{self.label}: {exc}"
 
     @property
     def usable(self) -> bool:
@@ -231,7 +245,7 @@ class BuildState:
         try:
             return query(self._conn)
         except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
+            self._failed(exc)
             return empty
 
     def _write(self, change: Callable[[sqlite3.Connection], object]) -> None:
@@ -246,7 +260,7 @@ class BuildState:
         try:
             retry_busy(transaction)
         except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
+            self._failed(exc)
 
     # What the last good build left -------------------------------------------------------------
 
@@ -288,7 +302,7 @@ class BuildState:
             for (record,) in self._conn.execute("SELECT record FROM sources WHERE collection = ?", (collection,)):
                 yield record
         except sqlite3.DatabaseError as exc:
-            self.damage = str(exc)
+            self._failed(exc)
 
     def keep_sources(self, collection: str, reading: str, fresh: Iterable[tuple[str, bytes]], gone: list[str]) -> None:
         def change(conn: sqlite3.Connection) -> None:

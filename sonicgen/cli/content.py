@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from sonicgen.cli.display import Display
+from sonicgen.cli.display import Display, echo
 from sonicgen.config import Config, load_config
 from sonicgen.errors import Problems
 from sonicgen.sources import Query, Store, StoreError, collection_config, open_store
@@ -81,12 +81,12 @@ def content_commands(run: Runner, config_option: Callable[[Any], Any]) -> click.
             spec = config.site.collections[collection]
             if as_json:
                 items = [{"slug": s.entry.slug, "version": s.version, "fields": _plain(dict(s.entry.fields))} for s in page.items]
-                click.echo(json.dumps({"data": items, "meta": {"total": page.total, "cursor": page.cursor}}, ensure_ascii=False))
+                echo(json.dumps({"data": items, "meta": {"total": page.total, "cursor": page.cursor}}, ensure_ascii=False))
             else:
                 for stored in page.items:
                     fields = stored.entry.fields
                     when = fields.get(spec.date_field)
-                    click.echo(f"{stored.entry.slug}\t{fields.get(spec.title_field, '')}\t{_plain(when) or '-'}\t{stored.version[:12]}")
+                    echo(f"{stored.entry.slug}\t{fields.get(spec.title_field, '')}\t{_plain(when) or '-'}\t{stored.version[:12]}")
                 more = f"; next page: --cursor {page.cursor}" if page.cursor else ""
                 click.echo(f"{len(page.items)} of {page.total} entries{more}", err=True)
             if problems.errors:  # the readable entries are listed; the others are named, and the command fails
@@ -120,12 +120,12 @@ def content_commands(run: Runner, config_option: Callable[[Any], Any]) -> click.
                 "extra": _plain(dict(entry.extra)),
             }
             if as_json:
-                click.echo(json.dumps({**data, "body": entry.load_body()}, ensure_ascii=False))
+                echo(json.dumps({**data, "body": entry.load_body()}, ensure_ascii=False))
                 return
             for key, value in data.items():
-                click.echo(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}")
-            click.echo("")
-            click.echo(entry.load_body(), nl=False)
+                echo(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value}")
+            echo("")
+            echo(entry.load_body(), nl=False)
 
         with_store(config_path, collection, action, "cannot show")
 

@@ -27,6 +27,20 @@ REASONS_SHOWN = 10
 """Distinct reasons ``build -v`` lists for re-rendering; ``-vv`` lists all."""
 
 
+def echo(message: str, *, nl: bool = True) -> None:
+    """``click.echo`` to stdout, naming stdout in the OSError when writing fails: a write to a full
+    disk or a closed pipe carries no file name, and the message must say what could not be written."""
+    try:
+        click.echo(message, nl=nl)
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = STDOUT
+        raise
+
+
+STDOUT = "<stdout>"
+
+
 class Display:
     def __init__(self, verbosity: int = 0) -> None:
         self.verbosity = verbosity
@@ -63,7 +77,7 @@ class Display:
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
-            click.echo(message)
+            echo(message)
 
     # Progress protocol used by the build.
     def stage(self, name: str, total: int | None = None) -> None:

@@ -6,21 +6,24 @@ did ever shows a traceback.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from sonicgen.build import BuildOptions, BuildResult, build
 from sonicgen.build.explain import explain
 from sonicgen.cli.content import content_commands, migrate_command
-from sonicgen.cli.display import UNTOUCHED, Display
+from sonicgen.cli.display import STDOUT, UNTOUCHED, Display, echo
 from sonicgen.config import load_config
+from sonicgen.db.connect import is_locked
 from sonicgen.errors import BuildError, SonicgenError
 from sonicgen.hooks.loader import SitePlugins, load_plugins
 from sonicgen.hooks.reference import hook_reference, plugin_info, registrations
@@ -59,13 +62,79 @@ def _run(display: Display, action: Callable[[], None], failed: str = "build fail
         display.error(f"interrupted; {UNTOUCHED}")
         sys.exit(130)
     except Exception as exc:
-        display.close()
-        if os.environ.get("SONICGEN_DEBUG"):
-            raise
-        display.error(
-            f"internal error ({type(exc).__name__}: {exc}); a bug in sonicgen; set SONICGEN_DEBUG=1 for the traceback and please report it."
-        )
-        sys.exit(2)
+        _unexpected(display, exc)
+
+
+_OS_ERRORS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("no space left on device", "free some space and run the command again"),
+    errno.EDQUOT: ("disk quota exceeded", "free some space and run the command again"),
+    errno.EACCES: ("permission denied", "check the folder's owner and permissions"),
+    errno.EPERM: ("operation not permitted", "check the folder's owner and permissions"),
+    errno.EROFS: ("read-only file system", "write somewhere writable (for a build, --out DIR) or remount it read-write"),
+}
+
+
+def _shown(name: object) -> str:
+    """A file name from an OSError as the user knows it: relative to the working folder when inside it."""
+    text = os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name)
+    if text == STDOUT:
+        return "the standard output"
+    try:
+        here = Path.cwd()
+    except OSError:  # the working folder was removed
+        return text
+    path = Path(text)
+    return path.relative_to(here).as_posix() if path.is_absolute() and path.is_relative_to(here) else text
+
+
+def environment_message(exc: OSError) -> str | None:
+    """The one line for an OSError the machine caused, not sonicgen (a full disk, permissions, a
+    read-only file system), naming the file and what to do; None for any other OSError."""
+    known = _OS_ERRORS.get(exc.errno or 0)
+    if known is None:
+        return None
+    reason, fix = known
+    where = _shown(exc.filename) if exc.filename is not None else None
+    if where is not None and exc.filename2 is not None:
+        where += f" → {_shown(exc.filename2)}"
+    if where is None:
+        return f"{reason}: {fix}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{reason} writing {where}: {fix}"
+    return f"{reason}: {where}: {fix}"
+
+
+def _output_gone() -> NoReturn:
+    """Whoever read the output stopped reading (``sonicgen why /x/ | head``): end quietly, as Unix tools
+    do. Standard output goes to devnull first, so that flushing it at exit cannot fail again (the
+    Python documentation's "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured): nothing to flush into a pipe
+        pass
+    sys.exit(1)
+
+
+def _unexpected(display: Display, exc: BaseException) -> NoReturn:
+    """An exception no layer turned into a message: the machine's doing (exit 1), or a bug (exit 2)."""
+    if isinstance(exc, BrokenPipeError):
+        _output_gone()
+    message = None
+    if isinstance(exc, OSError):
+        message = environment_message(exc)
+    elif isinstance(exc, sqlite3.OperationalError) and is_locked(exc):
+        message = f"a database sonicgen uses is locked by another process ({exc}); run the command again once that process has finished"
+    display.close()
+    if message is not None:
+        display.error(message)
+        sys.exit(1)
+    if os.environ.get("SONICGEN_DEBUG"):
+        raise exc
+    display.error(
+        f"internal error ({type(exc).__name__}: {exc}); a bug in sonicgen; set SONICGEN_DEBUG=1 for the traceback and please report it."
+    )
+    sys.exit(2)
 
 
 def _load_site_plugins(config_path: Path) -> SitePlugins:
@@ -307,16 +376,31 @@ def plugins_info(config_path: Path, name: str) -> None:
 @plugins_group.command("hooks")
 def plugins_hooks() -> None:
     """Print the hook reference (Markdown), generated from the hook declarations."""
-    click.echo(hook_reference(), nl=False)
+    echo(hook_reference(), nl=False)
 
 
 cli.add_command(content_commands(_run, _config_option))
 cli.add_command(migrate_command(_run, _config_option))
 
 
+def _flush_stdout() -> None:
+    """Flush stdout here, where a full disk or a reader that went away is handled, not at exit."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = STDOUT
+        raise
+
+
 def main() -> None:
     try:
-        cli(prog_name="sonicgen")
+        try:
+            cli(prog_name="sonicgen")
+        finally:
+            _flush_stdout()
+    except (OSError, sqlite3.Error) as exc:  # from stdout's last flush, or a plugin's command, which no _run wraps
+        _unexpected(Display(), exc)
     finally:
         # The process ends here. A build leaves its site graph as cyclic garbage, and the collector's
         # last pass at exit walks and frees it, a noticeable part of a one-post rebuild of a large site.

@@ -23,7 +23,21 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class DatabaseError(SonicgenError):
-    """A database sonicgen owns cannot be used; the message names the file and what to do."""
+    """A database sonicgen owns cannot be used; the message names the file and what to do.
+    ``locked``: another process holds it, which waiting cures (unlike damage)."""
+
+    def __init__(self, message: str, *, locked: bool = False) -> None:
+        super().__init__(message)
+        self.locked = locked
+
+
+def is_locked(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed because another connection holds the database (after the busy timeout)."""
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+def locked_message(name: str) -> str:
+    return f"{name}: the database is locked by another process; run the command again once that process has finished"
 
 
 def open_db(
@@ -42,6 +56,7 @@ def open_db(
             raise DatabaseError(f"{name}: not a SQLite database; move it aside (nothing was changed) or point site.yaml at the right file")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
@@ -53,6 +68,10 @@ def open_db(
         conn.execute("PRAGMA foreign_keys = ON")
         check = conn.execute("PRAGMA quick_check").fetchone()[0] if verify else "ok"
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        if is_locked(exc):
+            raise DatabaseError(locked_message(name), locked=True) from None
         raise DatabaseError(
             f"{name}: cannot be read as a SQLite database ({exc}); restore it from a backup (nothing was changed)"
         ) from None
@@ -79,12 +98,16 @@ def retry_busy(action: Callable[[], T], *, attempts: int = 50) -> T:
 
     The busy timeout covers waiting for the lock; this covers the rare SQLITE_BUSY that WAL
     returns without waiting (a reader racing a checkpoint), so users never see "locked".
+    An attempt that waited out the whole busy timeout is not repeated: another process holds
+    the lock, and the caller says so now rather than after ``attempts`` more timeouts.
     """
     for attempt in range(attempts):
+        started = time.monotonic()
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == attempts - 1:
+            waited = time.monotonic() - started >= BUSY_TIMEOUT_MS / 1000
+            if not is_locked(exc) or waited or attempt == attempts - 1:
                 raise
             time.sleep(min(0.005 * 2**attempt, 0.25))
     raise AssertionError("unreachable")
