@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import REPO, run
 from pygments.styles import get_style_by_name
-from test_search_plugin import CHROMIUM, CHROMIUM_ARGS, QuietHandler
+from test_search_plugin import QuietHandler
 
 from sonicgen.config.schema import MarkdownConfig
 from sonicgen.content.markup import MarkdownRenderer, create_markdown, pygments_css
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
@@ -93,22 +93,6 @@ def server(example_site: Path) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -e '.[test]'", pytrace=False)
-    if not CHROMIUM.is_file():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: apt-get install chromium (./test does)", pytrace=False)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def site_pages(dist: Path) -> list[str]:
